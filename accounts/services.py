@@ -1,0 +1,220 @@
+"""Account and token operations; views, the admin and commands all call these."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from .blocklist import access_token_revoke
+from .models import RevokedAccessToken, TokenFamily, User
+from .tokens import AccessToken, RefreshToken
+
+
+class InvalidCredentials(AuthenticationFailed):
+    default_detail = "Invalid credentials."
+    default_code = "invalid_credentials"
+
+
+class InvalidRefreshToken(AuthenticationFailed):
+    default_detail = "Refresh token is invalid, expired or revoked."
+    default_code = "invalid_refresh_token"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: AccessToken
+    refresh: RefreshToken
+
+    def as_response(self) -> dict:
+        return {
+            "access_token": str(self.access),
+            "refresh_token": str(self.refresh),
+            "token_type": "Bearer",
+            "expires_in": int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+        }
+
+
+def _save_unique(user: User, **save_kwargs) -> None:
+    """Save; losing a race for a username or email is invalid input, not a server error."""
+    try:
+        with transaction.atomic():
+            user.save(**save_kwargs)
+    except IntegrityError as e:
+        # full_clean() checked uniqueness, but a concurrent request got there first.
+        others = User.objects.exclude(pk=user.pk)
+        taken = [
+            field
+            for field in ("username", "email")
+            if others.filter(**{f"{field}__iexact": getattr(user, field)}).exists()
+        ]
+        if not taken:
+            raise
+        raise ValidationError(
+            {
+                field: ValidationError(f"A user with that {field} already exists.", code="unique")
+                for field in taken
+            }
+        ) from e
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str, display_name: str = "") -> User:
+    user = User(username=username, email=email, display_name=display_name)
+    validate_password(password, user=user)
+    user.set_password(password)
+    # Constraint checks name no field; the database enforces them and _save_unique does.
+    user.full_clean(validate_constraints=False)
+    _save_unique(user)
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, **fields) -> User:
+    """Change the fields a user may set on themselves (email, display name)."""
+    for name in ("email", "display_name"):
+        if name in fields:
+            setattr(user, name, fields[name])
+    user.full_clean(validate_constraints=False)
+    _save_unique(user, update_fields=[f for f in ("email", "display_name") if f in fields])
+    return user
+
+
+def _issue_pair(*, user: User, family: TokenFamily) -> TokenPair:
+    """Sign a new access/refresh pair in `family` and make the refresh token its current one."""
+    refresh = RefreshToken()
+    refresh["sub"] = str(user.pk)
+    refresh["fam"] = str(family.pk)
+    access = AccessToken()
+    access["sub"] = str(user.pk)
+    access["fam"] = str(family.pk)
+
+    expires_at = datetime_from_epoch(refresh["exp"])
+    OutstandingToken.objects.create(
+        user=user,
+        jti=refresh["jti"],
+        token=str(refresh),
+        created_at=refresh.current_time,
+        expires_at=expires_at,
+    )
+    family.current_jti = refresh["jti"]
+    family.expires_at = expires_at
+    family.save(update_fields=["current_jti", "expires_at"])
+    return TokenPair(access=access, refresh=refresh)
+
+
+@transaction.atomic
+def token_pair_for_user(*, user: User) -> TokenPair:
+    """Start a new token family for a fresh login."""
+    family = TokenFamily(user=user, current_jti="", expires_at=timezone.now())
+    family.save()
+    return _issue_pair(user=user, family=family)
+
+
+def auth_login(*, request, login: str, password: str) -> TokenPair:
+    user = authenticate(request, username=login, password=password)
+    if user is None:  # wrong login, wrong password and inactive all look the same
+        raise InvalidCredentials()
+    update_last_login(None, user)
+    return token_pair_for_user(user=user)
+
+
+def _blacklist(jti: str) -> None:
+    outstanding = OutstandingToken.objects.filter(jti=jti).first()
+    if outstanding is not None:
+        BlacklistedToken.objects.get_or_create(token=outstanding)
+
+
+def token_family_revoke(*, family: TokenFamily, reason: str) -> None:
+    """Refuse every refresh token of the family, now and later."""
+    if family.revoked_at is None:
+        family.revoked_at = timezone.now()
+        family.revoked_reason = reason
+        family.save(update_fields=["revoked_at", "revoked_reason"])
+    # Earlier tokens of the family were blacklisted when rotated out.
+    _blacklist(family.current_jti)
+
+
+def _decode_refresh(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)
+    except TokenError as e:
+        raise InvalidRefreshToken() from e
+
+
+def token_refresh(*, raw_refresh: str) -> TokenPair:
+    """Rotate a refresh token; presenting a rotated-out one revokes its whole family."""
+    token = _decode_refresh(raw_refresh)
+    with transaction.atomic():
+        # The row lock makes concurrent refreshes of one token take turns:
+        # the first rotates, the rest see a stale jti and count as reuse.
+        family = (
+            TokenFamily.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=token["fam"])
+            .first()
+        )
+        if family is None or family.revoked_at is not None:
+            raise InvalidRefreshToken()
+        reused = token["jti"] != family.current_jti
+        if reused:
+            token_family_revoke(family=family, reason="reuse")
+        elif not family.user.is_active:
+            token_family_revoke(family=family, reason="inactive")
+        else:
+            _blacklist(token["jti"])
+            return _issue_pair(user=family.user, family=family)
+    # Raised outside the transaction so the revocation is committed.
+    raise InvalidRefreshToken()
+
+
+@transaction.atomic
+def auth_logout(*, user: User, raw_refresh: str, access_token) -> None:
+    """Revoke the refresh token's family and the access token presented with the request."""
+    refresh = _decode_refresh(raw_refresh)
+    if refresh["sub"] != str(user.pk):
+        raise InvalidRefreshToken()
+    family = TokenFamily.objects.select_for_update().filter(pk=refresh["fam"]).first()
+    if family is not None:
+        token_family_revoke(family=family, reason="logout")
+    if access_token is not None:
+        access_token_revoke(
+            jti=access_token["jti"],
+            expires_at=datetime_from_epoch(access_token["exp"]),
+            user=user,
+        )
+
+
+@transaction.atomic
+def user_revoke_all_tokens(*, user: User) -> int:
+    """Sign a user out everywhere: every refresh family of theirs is revoked."""
+    families = TokenFamily.objects.select_for_update().filter(user=user, revoked_at=None)
+    count = 0
+    for family in families:
+        token_family_revoke(family=family, reason="admin")
+        count += 1
+    return count
+
+
+def _delete_expired(model, now) -> int:
+    # delete()'s total also counts cascaded rows (blacklist entries); report the model's own.
+    _, per_model = model.objects.filter(expires_at__lte=now).delete()
+    return per_model.get(model._meta.label, 0)
+
+
+def tokens_prune() -> dict[str, int]:
+    """Delete token records past their expiry; they can no longer be presented."""
+    now = timezone.now()
+    return {
+        "outstanding": _delete_expired(OutstandingToken, now),
+        "families": _delete_expired(TokenFamily, now),
+        "revoked_access": _delete_expired(RevokedAccessToken, now),
+    }

@@ -1,0 +1,742 @@
+#!/usr/bin/env python
+"""The performance benchmark: one command, from an empty database to a table of figures.
+
+    .venv/bin/python bench/run.py --issues 100000
+
+With PostgreSQL and Redis running locally and `wrk` installed (Debian: `apt-get install
+wrk`), it
+  1. creates the database `tracker_bench` (dropping an earlier one), migrates it and seeds
+     it (bench/seed.py: --issues issues in 12 projects, 50 users, labels, comments);
+  2. starts gunicorn with gunicorn.conf.py and the production settings (bench/settings.py
+     adds only the two reference endpoints) on a free local port, with Redis, a generated
+     signing key and SECRET_KEY;
+  3. for each scenario: warms up, then drives load with wrk for --duration seconds and
+     reads requests/s and latency percentiles from wrk, SQL statements per request from the
+     server's own /metrics (django_db_execute_total, summed over workers, before and after);
+  4. measures the two references (data floor, naive baseline) the same way in the same run;
+  5. prints a table and writes JSON and Markdown to bench/results/ with the machine,
+     versions, date and load average, and whether each target is met.
+
+Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres: the
+server where `tracker_bench` is created), BENCH_REDIS_URL (default
+redis://127.0.0.1:6379/8, a Redis database this script empties).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PYTHON = sys.executable
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+DATABASE = "tracker_bench"
+PAGE = "page_size=50"
+HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating ingress adds
+
+# Targets (see the README's Performance section), checked on every run.
+TARGETS = {
+    "list_vs_floor": 0.5,  # issue list requests/s at least half the data floor's
+    "list_vs_naive": 10.0,  # ... and ten times the naive baseline's
+    "list_queries": 4,  # SQL statements per list request, at most
+    "deep_p99_ratio": 1.5,  # cursor page 10,000 p99 within 1.5x the first page's
+    "search_selective_p99_ms": 50.0,
+    "search_common_p99_ms": 250.0,
+    "auth_overhead_ms": 1.0,  # median, same endpoint with and without a token
+    "worker_rss_mb": 150.0,
+}
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "bytes": %d, "non2xx": %d, '
+    .. '"socket_errors": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\\n',
+    summary.requests, summary.duration, summary.bytes, e.status,
+    e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal here
+
+
+def wrk_script(headers: dict, method="GET", path=None, paths=None, body=None, toggle=None):
+    """A wrk Lua script: fixed request, a rotation over `paths`, or start/stop `toggle` keys."""
+    lines = [f"wrk.method = {lua_string(method)}"]
+    for name, value in headers.items():
+        lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+    if body is not None:
+        lines.append(f"wrk.body = {lua_string(body)}")
+    if body is not None or toggle:
+        lines.append('wrk.headers["Content-Type"] = "application/json"')
+    if path is not None:
+        lines.append(f"wrk.path = {lua_string(path)}")
+    if paths:
+        lines.append("local paths = {" + ", ".join(lua_string(p) for p in paths) + "}")
+        lines.append(
+            "local i = math.random(#paths)\n"
+            "request = function()\n"
+            "  i = i % #paths + 1\n"
+            "  return wrk.format(nil, paths[i])\n"
+            "end"
+        )
+    if toggle:
+        # Each wrk thread works its own slice of the keys, so no key is ever in flight twice.
+        lines.append("local keys = {" + ", ".join(lua_string(k) for k in toggle) + "}")
+        lines.append(
+            "local threads = 0\n"
+            "function setup(thread) thread:set('tid', threads); threads = threads + 1 end\n"
+            "local i, state = 0, {}\n"
+            "request = function()\n"
+            "  local per = math.floor(#keys / nthreads)\n"
+            "  i = i % per + 1\n"
+            "  local key = keys[tid * per + i]\n"
+            "  local target = state[key] == 'in_progress' and 'open' or 'in_progress'\n"
+            "  state[key] = target\n"
+            "  return wrk.format('POST', '/api/v1/issues/' .. key .. '/status', nil,\n"
+            "    '{\"status\": \"' .. target .. '\"}')\n"
+            "end"
+        )
+    return "\n".join(lines) + "\n" + WRK_REPORT
+
+
+# -- the database, the server ---------------------------------------------------------------
+
+
+def database_url() -> str:
+    return urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{DATABASE}"))
+
+
+def reset_database() -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def seeded() -> tuple[int, float] | None:
+    """(issues, seconds the seeding took) of `tracker_bench`, if it was seeded completely."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database_url()) as conn:
+            return conn.execute("SELECT issues, round(seconds) FROM bench_seed").fetchone()
+    except psycopg.Error:
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_private_key(folder: Path) -> Path:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "jwt-private.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+def server_env(tmp: Path, port: int) -> dict[str, str]:
+    return {
+        "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "HOME": str(tmp),
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PRIVATE_KEY_PATH": str(write_private_key(tmp)),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": REDIS_URL,
+        "STATIC_ROOT": str(tmp / "static"),
+        "LOG_LEVEL": "WARNING",
+        # The benchmark's single caller makes far more requests than any person would. A
+        # per-second window: DRF's throttles keep every request time of the window in one
+        # cache value, read and written whole on each request, so an hour's window would
+        # grow to the whole run and measure the throttle's history instead of the API.
+        "THROTTLE_USER": "1000000/s",
+        "THROTTLE_LOGIN": "1000000/s",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        # No recycling during the run: worker memory at the end then shows any growth.
+        "GUNICORN_MAX_REQUESTS": "0",
+    }
+
+
+def run_python(args: list[str], env: dict, capture=False) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 (our own modules)
+        [PYTHON, *args], cwd=ROOT, env=env, check=True, text=True, capture_output=capture
+    )
+
+
+class Server:
+    def __init__(self, env: dict, tmp: Path):
+        self.port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
+        self.log = tmp / "gunicorn.log"
+        command = [str(Path(PYTHON).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
+        # Only gunicorn gets the metrics folder: commands run with it would write there too.
+        env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus")}
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(  # noqa: S603
+                [*command, "config.wsgi"], cwd=ROOT, env=env, stdout=out, stderr=out
+            )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(self, method: str, path: str, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 (our server, on loopback)
+            self.url(path),
+            data=data,
+            method=method,
+            headers={**HTTPS, "Content-Type": "application/json", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def wait_until_up(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if self.request("GET", "/health")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        sys.exit(f"gunicorn did not start; see its log:\n{self.log.read_text()[-3000:]}")
+
+    def counters(self) -> tuple[float, float]:
+        """(SQL statements executed, requests served) so far, over all workers, from the
+        server's own /metrics (django-prometheus), this scrape not counted."""
+        _, body = self.request("GET", "/metrics")
+        statements = requests = 0.0
+        for line in body.decode().splitlines():
+            if re.match(r"django_db_execute(_many)?_total\{", line):
+                statements += float(line.rsplit(" ", 1)[1])
+            elif line.startswith("django_http_requests_before_middlewares_total "):
+                requests = float(line.rsplit(" ", 1)[1]) - 1
+        return statements, requests
+
+    def workers_rss_mb(self) -> list[float]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        sizes = []
+        for pid in children.read_text().split():
+            status = Path(f"/proc/{pid}/status").read_text()
+            kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+            sizes.append(round(kb / 1024, 1))
+        return sizes
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# -- load -----------------------------------------------------------------------------------
+
+
+def wrk(server: Server, script: str, tmp: Path, seconds: float, connections: int, threads: int):
+    path = tmp / "scenario.lua"
+    path.write_text(script.replace("nthreads", str(threads)))
+    done = subprocess.run(  # noqa: S603
+        [
+            shutil.which("wrk"),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(path),
+            server.url("/"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.search(r"^BENCH (.*)$", done.stdout, re.MULTILINE)
+    if not match:
+        sys.exit(f"wrk printed no report:\n{done.stdout}\n{done.stderr}")
+    return json.loads(match.group(1))
+
+
+def measure(server, name, script, args, tmp, connections=None, threads=None, reset=None) -> dict:
+    connections = connections or args.connections
+    threads = min(threads or args.threads, connections)
+    if reset:
+        reset()
+    wrk(server, script, tmp, args.warmup, connections, threads)
+    time.sleep(1)  # the warm-up's last requests finish before the counters are read
+    if reset:
+        reset()
+    statements, served = server.counters()
+    report = wrk(server, script, tmp, args.duration, connections, threads)
+    time.sleep(0.5)  # requests cut off by wrk's deadline still finish on the server
+    statements_after, served_after = server.counters()
+    # Per request the server served: wrk does not count the requests its deadline cut off.
+    sql_per_request = (statements_after - statements) / max(served_after - served - 1, 1)
+    requests = max(report["requests"], 1)
+    result = {
+        "scenario": name,
+        "requests": report["requests"],
+        "rps": round(report["requests"] / (report["duration_us"] / 1e6), 1),
+        "p50_ms": round(report["p50_us"] / 1000, 2),
+        "p90_ms": round(report["p90_us"] / 1000, 2),
+        "p99_ms": round(report["p99_us"] / 1000, 2),
+        "max_ms": round(report["max_us"] / 1000, 2),
+        "sql_per_request": round(sql_per_request, 2),
+        "errors": report["non2xx"] + report["socket_errors"],
+        "bytes_per_response": round(report["bytes"] / requests),
+        "connections": connections,
+    }
+    print(
+        f"  {name:<34} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:>7.2f} ms"
+        f"  p99 {result['p99_ms']:>7.2f} ms  {result['sql_per_request']:>5.2f} SQL/req"
+        + (f"  {result['errors']} ERRORS" if result["errors"] else ""),
+        flush=True,
+    )
+    return result
+
+
+def reopen(keys: list[str]):
+    """A function that puts the issues `keys` back to open, as the transition scenario
+    expects (wrk's script alternates in_progress and open from there)."""
+    import psycopg
+
+    def run() -> None:
+        with psycopg.connect(database_url()) as conn:
+            conn.execute(
+                "UPDATE issues_issue i SET status = 'open', resolution = ''"
+                " FROM projects_project p WHERE p.id = i.project_id"
+                " AND p.key || '-' || i.number = ANY(%s)",
+                [keys],
+            )
+
+    return run
+
+
+def login(server: Server, username: str, password: str) -> str:
+    status, body = server.request(
+        "POST", "/api/v1/auth/login", {"username": username, "password": password}
+    )
+    if status != 200:
+        sys.exit(f"login failed: {status} {body[:300]!r}")
+    return json.loads(body)["access_token"]
+
+
+def scenarios(facts: dict) -> list[tuple[str, dict]]:
+    """(name, wrk_script arguments); `auth` marks those sent with the caller's token."""
+    from bench.seed import COMMON_WORD, PASSWORD, SELECTIVE_WORD
+
+    projects = ",".join(str(pk) for pk in facts["visible_projects"])
+    busy = facts["busy_issue"]
+    filtered = f"status=open&assignee={facts['assignee']}&label=backend&ordering=-priority"
+    new_issue = {
+        "project": "CORE",
+        "title": "Benchmark: the export button times out on large projects",
+        "description": "Steps to reproduce: open a project with many issues, press export. " * 6,
+        "type": "bug",
+        "priority": "high",
+        "labels": ["backend", "performance"],
+    }
+    comment = {"body": "Reproduced on the staging cluster; the worker log shows a timeout. " * 3}
+    return [
+        ("data floor (reference)", {"path": f"/bench/floor/issues?projects={projects}"}),
+        ("naive DRF baseline (reference)", {"path": "/bench/naive/issues", "auth": True}),
+        ("issue list, page numbers", {"path": f"/api/v1/issues?{PAGE}", "auth": True}),
+        ("issue list, cursor", {"path": f"/api/v1/issues?{PAGE}&cursor=", "auth": True}),
+        (
+            "issue list, filtered + sorted",
+            {"path": f"/api/v1/issues?{PAGE}&{filtered}", "auth": True},
+        ),
+        (
+            f"issue list, cursor page {facts['deep_page']:,}",
+            {"path": f"/api/v1/issues?{PAGE}&cursor={facts['deep_cursor']}", "auth": True},
+        ),
+        (
+            "search, selective word",
+            {"path": f"/api/v1/issues?{PAGE}&search={SELECTIVE_WORD}", "auth": True},
+        ),
+        (
+            "search, common word",
+            {"path": f"/api/v1/issues?{PAGE}&search={COMMON_WORD}", "auth": True},
+        ),
+        (
+            "search, common word, cursor",
+            {"path": f"/api/v1/issues?{PAGE}&search={COMMON_WORD}&cursor=", "auth": True},
+        ),
+        (
+            "issue detail",
+            {"paths": [f"/api/v1/issues/{k}" for k in facts["detail_keys"]], "auth": True},
+        ),
+        (
+            "comment list (200 comments)",
+            {"path": f"/api/v1/issues/{busy}/comments?{PAGE}", "auth": True},
+        ),
+        (
+            "create issue",
+            {"method": "POST", "path": "/api/v1/issues", "body": new_issue, "auth": True},
+        ),
+        (
+            "add comment",
+            {
+                "method": "POST",
+                "paths": [f"/api/v1/issues/{k}/comments" for k in facts["comment_keys"]],
+                "body": comment,
+                "auth": True,
+            },
+        ),
+        ("status transition", {"toggle": facts["transition_keys"], "auth": True}),
+        (
+            "login",
+            {
+                "method": "POST",
+                "path": "/api/v1/auth/login",
+                "body": {"username": facts["caller"], "password": PASSWORD},
+            },
+        ),
+    ]
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    model = ""
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as meminfo:
+        memory_kb = int(meminfo.readline().split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model or platform.processor(),
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "os": platform.platform(),
+    }
+
+
+def versions() -> dict:
+    import django
+    import gunicorn
+    import psycopg
+    import redis
+    import rest_framework
+
+    with psycopg.connect(POSTGRES_URL) as conn:
+        postgres = conn.execute("SHOW server_version").fetchone()[0]
+    redis_version = redis.Redis.from_url(REDIS_URL).info("server")["redis_version"]
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)  # noqa: S607
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "djangorestframework": rest_framework.VERSION,
+        "gunicorn": gunicorn.__version__,
+        "psycopg": psycopg.__version__,
+        "postgresql": postgres,
+        "redis": redis_version,
+        "wrk": (wrk_version.stdout + wrk_version.stderr).split("\n")[0].strip(),
+        "commit": commit,
+    }
+
+
+def verdicts(results: dict, facts: dict, auth: dict, rss: list[float]) -> list[dict]:
+    by = {r["scenario"]: r for r in results}
+    floor, naive = by["data floor (reference)"], by["naive DRF baseline (reference)"]
+    checks = []
+
+    def check(target: str, measured: str, ok: bool) -> None:
+        checks.append({"target": target, "measured": measured, "met": bool(ok)})
+
+    for name in ("issue list, page numbers", "issue list, cursor"):
+        ratio = by[name]["rps"] / floor["rps"]
+        check(
+            f"{name}: >= {TARGETS['list_vs_floor']:.0%} of the data floor's req/s",
+            f"{ratio:.0%}",
+            ratio >= TARGETS["list_vs_floor"],
+        )
+        ratio = by[name]["rps"] / naive["rps"]
+        check(
+            f"{name}: >= {TARGETS['list_vs_naive']:.0f}x the naive baseline's req/s",
+            f"{ratio:.1f}x",
+            ratio >= TARGETS["list_vs_naive"],
+        )
+    # Every statement counted includes Django's per-request connection health check
+    # (CONN_HEALTH_CHECKS: one SELECT 1); the filtered list also looks up the named user
+    # and labels, to answer 400 for unknown ones.
+    lists = [
+        r
+        for r in results
+        if r["scenario"].startswith(("issue list", "search", "comment list"))
+        and "filtered" not in r["scenario"]
+    ]
+    worst = max(lists, key=lambda r: r["sql_per_request"])
+    queries = worst["sql_per_request"] - 1
+    check(
+        f"SQL queries per list request <= {TARGETS['list_queries']} (health check aside)",
+        f"at most {queries:.2f} ({worst['scenario']})",
+        queries <= TARGETS["list_queries"] + 0.05,
+    )
+    deep = by[f"issue list, cursor page {facts['deep_page']:,}"]
+    first = by["issue list, cursor"]
+    ratio = deep["p99_ms_1c"] / first["p99_ms_1c"]
+    check(
+        f"cursor page {facts['deep_page']:,} p99 <= {TARGETS['deep_p99_ratio']}x the first page's",
+        f"{ratio:.2f}x ({deep['p99_ms_1c']} vs {first['p99_ms_1c']} ms, 1 connection)",
+        ratio <= TARGETS["deep_p99_ratio"],
+    )
+    for name, key in (
+        ("search, selective word", "search_selective_p99_ms"),
+        ("search, common word", "search_common_p99_ms"),
+    ):
+        check(
+            f"{name}: p99 < {TARGETS[key]:.0f} ms",
+            f"{by[name]['p99_ms_1c']} ms (1 connection; {by[name]['p99_ms']} ms with "
+            f"{by[name]['connections']})",
+            by[name]["p99_ms_1c"] < TARGETS[key],
+        )
+    check(
+        f"authentication overhead (median) < {TARGETS['auth_overhead_ms']} ms",
+        f"{auth['overhead_ms']:.2f} ms",
+        auth["overhead_ms"] < TARGETS["auth_overhead_ms"],
+    )
+    check(
+        f"each gunicorn worker < {TARGETS['worker_rss_mb']:.0f} MB resident after the run",
+        ", ".join(f"{mb:.0f} MB" for mb in rss),
+        rss and max(rss) < TARGETS["worker_rss_mb"],
+    )
+    errors = [r["scenario"] for r in results if r["errors"]]
+    check("no failed requests", ", ".join(errors) or "none", not errors)
+    return checks
+
+
+def markdown(report: dict) -> str:
+    m, v, d = report["machine"], report["versions"], report["dataset"]
+    lines = [
+        f"# Benchmark: {d['issues']:,} issues",
+        "",
+        f"{report['date']}; {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB; "
+        f"load average before the run {report['load_before']}, after {report['load_after']}.",
+        f"PostgreSQL {v['postgresql']}, Redis {v['redis']}, Python {v['python']}, Django "
+        f"{v['django']}, DRF {v['djangorestframework']}, gunicorn {v['gunicorn']} "
+        f"({report['server']}), {v['wrk']}; commit {v['commit']}.",
+        f"Load: wrk, {report['load']}. The caller sees {d['visible_issues']:,} of the issues "
+        f"(seeded in {d['seed_seconds']:.0f} s).",
+        "",
+        "SQL/req: statements per request, counted by the server; each includes Django's "
+        "connection health check (one `SELECT 1`, CONN_HEALTH_CHECKS).",
+        "",
+        f"Throughput and latency with {report['load'].split(',')[0]} (the server saturated), "
+        "then the latency of one request at a time (1 connection).",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | 1 conn: p50 ms | p99 ms | SQL/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["scenarios"]:
+        lines.append(
+            f"| {r['scenario']} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+            f"| {r['p50_ms_1c']:.1f} | {r['p99_ms_1c']:.1f} | {r['sql_per_request']:.1f} |"
+        )
+    a = report["auth_overhead"]
+    lines += [
+        "",
+        f"Authentication overhead ({a['path']}, 1 connection): median {a['with_token_p50_ms']} ms "
+        f"with a token, {a['without_token_p50_ms']} ms without: {a['overhead_ms']} ms.",
+        f"Worker memory after the run: {', '.join(f'{mb} MB' for mb in report['worker_rss_mb'])}.",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+    ]
+    for c in report["targets"]:
+        lines.append(f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--issues", type=int, default=100_000, help="issues to seed")
+    parser.add_argument("--duration", type=float, default=10, help="seconds of load per scenario")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per scenario")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--depth", type=int, default=10_000, help="page of the deep cursor")
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="keep tracker_bench if it holds --issues already"
+    )
+    parser.add_argument(
+        "--only",
+        help="run only the scenarios whose names contain one of these comma-separated texts",
+    )
+    parser.add_argument("--output", type=Path, default=BENCH / "results")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: the load generator (Debian/Ubuntu: apt-get install wrk).")
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except redis.RedisError as e:
+        sys.exit(f"Redis at {REDIS_URL} cannot be reached: {e}")
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "static").mkdir()
+        env = server_env(tmp, free_port())
+        seed_seconds = None
+        earlier = seeded() if args.reuse_db else None
+        if earlier and earlier[0] == args.issues:
+            print(f"Reusing {DATABASE} ({args.issues:,} issues)")
+            run_python(["manage.py", "migrate", "-v0"], env)
+            seed_seconds = earlier[1]
+        else:
+            print(f"Creating {DATABASE}, migrating, seeding {args.issues:,} issues")
+            reset_database()
+            run_python(["manage.py", "migrate", "-v0"], env)
+            started = time.monotonic()
+            run_python(["-m", "bench.seed", "--issues", str(args.issues)], env)
+            seed_seconds = round(time.monotonic() - started, 1)
+        depth = min(args.depth, max(2, int(args.issues * 0.9) // 50 - 1))
+        facts = json.loads(
+            run_python(["-m", "bench.prepare", "--depth", str(depth)], env, True).stdout
+        )
+
+        server = Server(env, tmp)
+        try:
+            server.wait_until_up()
+            print(f"gunicorn on :{server.port}; {args.duration:g} s of load per scenario\n")
+            from bench.seed import PASSWORD
+
+            results = []
+            for name, spec in scenarios(facts):
+                if args.only and not any(part in name for part in args.only.split(",")):
+                    continue
+                headers = dict(HTTPS)
+                if spec.pop("auth", False):
+                    token = login(server, facts["caller"], PASSWORD)
+                    headers["Authorization"] = f"Bearer {token}"
+                if "body" in spec:
+                    spec["body"] = json.dumps(spec["body"])
+                reset = reopen(spec["toggle"]) if "toggle" in spec else None
+                script = wrk_script(headers, **spec)
+                result = measure(server, name, script, args, tmp, reset=reset)
+                # A request's own latency: one connection, nothing queued in front of it.
+                alone = measure(server, "  ... 1 connection", script, args, tmp, 1, 1, reset)
+                result.update({f"{key}_1c": alone[key] for key in ("rps", "p50_ms", "p99_ms")})
+                results.append(result)
+
+            # Authentication overhead: one connection, so the median is a request's own time.
+            token = login(server, facts["caller"], PASSWORD)
+            auth = {"path": "/api/v1/ (API root)"}
+            for label, headers in (
+                ("with_token", {**HTTPS, "Authorization": f"Bearer {token}"}),
+                ("without_token", HTTPS),
+            ):
+                r = measure(
+                    server,
+                    f"api root, {label.replace('_', ' ')}",
+                    wrk_script(headers, path="/api/v1/"),
+                    args,
+                    tmp,
+                    1,
+                    1,
+                )
+                auth[f"{label}_p50_ms"] = r["p50_ms"]
+                auth[f"{label}_sql"] = r["sql_per_request"]
+            auth["overhead_ms"] = round(
+                auth["with_token_p50_ms"] - auth["without_token_p50_ms"], 2
+            )
+            rss = server.workers_rss_mb()
+        finally:
+            server.stop()
+
+    report = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": versions(),
+        "server": "2 gthread workers x 4 threads (gunicorn.conf.py defaults), no recycling",
+        "load": f"{args.connections} connections, {args.threads} threads, {args.warmup:g} s "
+        f"warm-up then {args.duration:g} s per scenario",
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "dataset": {
+            "issues": args.issues,
+            "visible_issues": facts["visible_issues"],
+            "seed_seconds": seed_seconds,
+            "deep_page": facts["deep_page"],
+        },
+        "scenarios": results,
+        "auth_overhead": auth,
+        "worker_rss_mb": rss,
+    }
+    if not args.only:
+        report["targets"] = verdicts(results, facts, auth, rss)
+    else:
+        report["targets"] = []
+    text = markdown(report)
+    print("\n" + text)
+    if not args.only:
+        args.output.mkdir(parents=True, exist_ok=True)
+        stem = args.output / f"issues-{args.issues}"
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        stem.with_suffix(".md").write_text(text)
+        print(f"Wrote {stem}.json and {stem}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

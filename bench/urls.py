@@ -1,0 +1,16 @@
+"""The product's URLs, plus the benchmark's references under /bench/."""
+
+from django.urls import path
+
+from config.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as product_urlpatterns
+
+from . import views
+
+urlpatterns = [
+    path("bench/floor/issues", views.floor_issue_list, name="bench-floor"),
+    path(
+        "bench/naive/issues", views.NaiveIssueViewSet.as_view({"get": "list"}), name="bench-naive"
+    ),
+    *product_urlpatterns,
+]

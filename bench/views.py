@@ -1,0 +1,144 @@
+"""The benchmark's two references for the issue list, mounted only by bench/urls.py.
+
+- The data floor: the same 50 rows as the API's first page, with the same joins, read
+  through .values() and encoded with orjson: no authentication, no DRF, nothing but
+  Django's request cycle and the database. Nothing serving these rows can be cheaper.
+- The naive baseline: what a first DRF implementation typically looks like: a
+  ModelViewSet with nested ModelSerializers, no select_related or prefetch_related,
+  page numbers with a full COUNT, DRF's JSON renderer.
+"""
+
+from collections import defaultdict
+
+import orjson
+from django.http import HttpResponse
+from rest_framework import pagination, renderers, serializers, viewsets
+
+from accounts.models import User
+from issues.models import Issue, Label
+from projects.models import Project
+
+PAGE_SIZE = 50
+FLOOR_FIELDS = {
+    "id": "id",
+    "number": "number",
+    "title": "title",
+    "description": "description",
+    "type": "type",
+    "priority": "priority",
+    "status": "status",
+    "resolution": "resolution",
+    "due_date": "due_date",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "resolved_at": "resolved_at",
+    "closed_at": "closed_at",
+}
+PEOPLE = ("reporter", "assignee")
+
+
+def floor_issue_list(request):
+    """The first 50 issues of the given projects (`?projects=1,2`), newest change first."""
+    projects = [int(pk) for pk in request.GET.get("projects", "").split(",") if pk]
+    rows = list(
+        Issue.objects.filter(project__in=projects)
+        .order_by("-updated_at", "-id")
+        .values(
+            *FLOOR_FIELDS.values(),
+            "project__id",
+            "project__key",
+            "project__name",
+            *(f"{who}__{field}" for who in PEOPLE for field in ("id", "username", "display_name")),
+        )[:PAGE_SIZE]
+    )
+    labels = defaultdict(list)
+    for row in Issue.labels.through.objects.filter(issue__in=[r["id"] for r in rows]).values(
+        "issue_id", "label__id", "label__name", "label__color"
+    ):
+        labels[row["issue_id"]].append(
+            {"id": row["label__id"], "name": row["label__name"], "color": row["label__color"]}
+        )
+    results = []
+    for row in rows:
+        item = {name: row[field] for name, field in FLOOR_FIELDS.items()}
+        item["key"] = f"{row['project__key']}-{row['number']}"
+        item["project"] = {
+            "id": row["project__id"],
+            "key": row["project__key"],
+            "name": row["project__name"],
+        }
+        for who in PEOPLE:
+            item[who] = (
+                {
+                    "id": row[f"{who}__id"],
+                    "username": row[f"{who}__username"],
+                    "display_name": row[f"{who}__display_name"],
+                }
+                if row[f"{who}__id"] is not None
+                else None
+            )
+        item["labels"] = labels[row["id"]]
+        results.append(item)
+    return HttpResponse(orjson.dumps({"results": results}), content_type="application/json")
+
+
+class NaiveProjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "key", "name"]
+
+
+class NaiveUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "display_name"]
+
+
+class NaiveLabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color"]
+
+
+class NaiveIssueSerializer(serializers.ModelSerializer):
+    project = NaiveProjectSerializer()
+    reporter = NaiveUserSerializer()
+    assignee = NaiveUserSerializer()
+    labels = NaiveLabelSerializer(many=True)
+
+    class Meta:
+        model = Issue
+        fields = [
+            "id",
+            "number",
+            "project",
+            "title",
+            "description",
+            "type",
+            "priority",
+            "status",
+            "resolution",
+            "reporter",
+            "assignee",
+            "labels",
+            "due_date",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+        ]
+
+
+class NaivePagination(pagination.PageNumberPagination):
+    page_size = PAGE_SIZE
+
+
+class NaiveIssueViewSet(viewsets.ModelViewSet):
+    """Issues in the projects the caller may see (the same rows as the API)."""
+
+    serializer_class = NaiveIssueSerializer
+    pagination_class = NaivePagination
+    renderer_classes = [renderers.JSONRenderer]
+
+    def get_queryset(self):
+        return Issue.objects.filter(project__in=Project.objects.visible_to(self.request.user))

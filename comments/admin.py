@@ -1,0 +1,49 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from projects.services import ProjectArchived
+
+from . import services
+from .models import Comment
+
+
+class CommentAdminForm(forms.ModelForm):
+    """Refuses comments in archived projects on the form, instead of failing in save_model."""
+
+    def clean(self):
+        cleaned = super().clean()
+        issue = cleaned.get("issue")
+        if issue is None and self.instance.issue_id is not None:
+            issue = self.instance.issue
+        if issue is not None and issue.project.is_archived:
+            raise ValidationError(ProjectArchived.default_detail)
+        return cleaned
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    form = CommentAdminForm
+    list_display = ["id", "issue", "author", "created_at", "edited"]
+    search_fields = ["body", "author__username"]
+    list_select_related = ["issue__project", "author"]
+    raw_id_fields = ["issue"]
+    # The author is whoever wrote the comment; the edited flag is the service's to set.
+    readonly_fields = ["author", "edited", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A comment stays on the issue it was written on.
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "issue"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        # Through the services: an edit is flagged, a new comment enters the history.
+        body = form.cleaned_data["body"]
+        if change:
+            stored = Comment.objects.select_related("issue__project").get(pk=obj.pk)
+            services.comment_update(comment=stored, body=body)
+        else:
+            created = services.comment_create(
+                issue=form.cleaned_data["issue"], author=request.user, body=body
+            )
+            obj.pk = created.pk

@@ -1,0 +1,18 @@
+import django_filters as filters
+
+from config.filters import UtcIsoDateTimeFilter, resolve_user
+
+from .models import Comment
+
+
+class CommentFilter(filters.FilterSet):
+    author = filters.CharFilter(method="filter_author", help_text="A username or `me`.")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Comment
+        fields = []
+
+    def filter_author(self, queryset, name, value):
+        return queryset.filter(author=resolve_user(self.request, name, value))

@@ -1,0 +1,102 @@
+from django.db import transaction
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from config.filters import RepeatedParametersFilter, StrictOrderingFilter
+from config.http import ConditionalMixin, IdempotentCreateMixin
+from config.pagination import FlexiblePagination
+from issues.views import get_visible_issue
+from projects.models import Project
+from projects.permissions import (
+    IsProjectActive,
+    IsProjectMaintainer,
+    IsProjectReporter,
+    IsProjectViewer,
+)
+
+from . import services
+from .filters import CommentFilter
+from .models import Comment
+from .permissions import IsCommentAuthor
+from .serializers import CommentSerializer
+
+
+class IssueCommentViewSet(
+    IdempotentCreateMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """The comments of one issue, oldest first."""
+
+    queryset = Comment.objects.none()  # for the schema; get_queryset() scopes to the issue
+    serializer_class = CommentSerializer
+    filter_backends = [RepeatedParametersFilter, DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = CommentFilter
+    pagination_class = FlexiblePagination
+    ordering = ["created_at"]
+    ordering_fields = {"created_at": "created_at", "updated_at": "updated_at"}
+
+    def get_issue(self):
+        if not hasattr(self, "_issue"):
+            self._issue = get_visible_issue(
+                self.request.user, self.kwargs["issue_key"], labels=False
+            )
+        return self._issue
+
+    def get_project(self):
+        return self.get_issue().project
+
+    def get_permissions(self):
+        rules = [IsAuthenticated(), IsProjectViewer()]
+        if self.action == "create":
+            rules += [IsProjectReporter(), IsProjectActive()]
+        return rules
+
+    def get_queryset(self):
+        return Comment.objects.filter(issue=self.get_issue()).select_related(
+            "author", "issue__project"
+        )
+
+    def perform_create(self, serializer):
+        serializer.instance = services.comment_create(
+            issue=self.get_issue(), author=self.request.user, **serializer.validated_data
+        )
+
+
+class CommentViewSet(
+    ConditionalMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A comment by id. Authors edit and delete their own; maintainers delete any."""
+
+    serializer_class = CommentSerializer
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_permissions(self):
+        rules = [IsAuthenticated(), IsProjectViewer()]
+        if self.action == "partial_update":
+            rules += [IsCommentAuthor(), IsProjectReporter(), IsProjectActive()]
+        elif self.action == "destroy":
+            own = IsCommentAuthor & IsProjectReporter
+            rules += [(own | IsProjectMaintainer)(), IsProjectActive()]
+        return rules
+
+    def get_queryset(self):
+        visible = Project.objects.visible_to(self.request.user).values("pk")
+        return Comment.objects.filter(issue__project__in=visible).select_related(
+            "author", "issue__project"
+        )
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            comment = (
+                self.get_queryset().select_for_update(of=("self",)).get(pk=serializer.instance.pk)
+            )
+            self.check_if_match(self.get_serializer(comment).data)
+            services.comment_update(comment=comment, **serializer.validated_data)
+        serializer.instance = comment
+
+    def perform_destroy(self, instance):
+        services.comment_delete(comment=instance)

@@ -1,0 +1,156 @@
+"""One error format for the whole API: RFC 9457 problem details.
+
+Every 4xx/5xx JSON body is
+    {"type", "title", "status", "detail", "code", "instance"}
+plus, for invalid input, "errors": [{"field", "message", "code"}].
+Domain errors raised by services are APIExceptions, so this handler maps them.
+"""
+
+import logging
+import sys
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+# The errors of a database that cannot be reached (down, restarting, connection lost).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but conflicts with the resource's current state."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database cannot be reached now; a retry soon may succeed."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; retry shortly."
+    default_code = "database_unavailable"
+    wait = 5  # seconds, sent as Retry-After
+
+
+def problem(status_code: int, detail: str, code: str, instance: str = "", **extra) -> dict:
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": str(detail),
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return body
+
+
+def _flatten(detail, prefix="") -> list[dict]:
+    """Nested serializer errors as a flat list naming each field by its path."""
+    if isinstance(detail, dict):
+        return [
+            error
+            for key, value in detail.items()
+            for error in _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        ]
+    if isinstance(detail, list):
+        if all(isinstance(item, exceptions.ErrorDetail) for item in detail):
+            return [
+                {"field": prefix or "non_field_errors", "message": str(item), "code": item.code}
+                for item in detail
+            ]
+        return [
+            error
+            for index, item in enumerate(detail)
+            for error in _flatten(item, f"{prefix}.{index}" if prefix else str(index))
+        ]
+    return [{"field": prefix or "non_field_errors", "message": str(detail), "code": detail.code}]
+
+
+def _as_api_exception(exc):
+    if isinstance(exc, DATABASE_ERRORS):
+        logger.error("Database unavailable", exc_info=exc)
+        return DatabaseUnavailable()
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(as_serializer_error(exc))
+    return exc
+
+
+def problem_exception_handler(exc, context):
+    exc = _as_api_exception(exc)
+    response = exception_handler(exc, context)  # sets WWW-Authenticate and Retry-After
+    if response is None:
+        return None  # not an API error: Django's handler500 answers
+    request = context.get("request")
+    instance = request.path if request is not None else ""
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        fields = sorted({e["field"] for e in errors if e["field"] != "non_field_errors"})
+        if fields:
+            detail = "Invalid input in: " + ", ".join(fields) + "."
+        else:
+            detail = errors[0]["message"] if errors else "Invalid input."
+        body = problem(response.status_code, detail, "invalid", instance, errors=errors)
+    else:
+        detail, code = exc.detail, exc.get_codes()
+        if isinstance(detail, dict):  # e.g. simplejwt's {"detail", "code", "messages"}
+            code = detail.get("code", exc.default_code)
+            detail = detail.get("detail", exc.default_detail)
+        body = problem(response.status_code, detail, str(code), instance)
+        body.update(getattr(exc, "extra", {}) or {})
+
+    response.data = body
+    renderer = getattr(request, "accepted_renderer", None) if request is not None else None
+    if renderer is None or renderer.format == "json":
+        response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _json_problem(request, status_code: int, detail: str, code: str, headers=None) -> JsonResponse:
+    return JsonResponse(
+        problem(status_code, detail, code, request.path),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+def bad_request(request, exception=None):
+    return _json_problem(request, 400, "The request could not be understood.", "bad_request")
+
+
+def permission_denied(request, exception=None):
+    return _json_problem(
+        request, 403, "You do not have permission to perform this action.", "permission_denied"
+    )
+
+
+def not_found(request, exception=None):
+    return _json_problem(request, 404, "Not found.", "not_found")
+
+
+def server_error(request):
+    # Django calls this while it handles the exception, which can still be inspected:
+    # outside DRF views (the admin, session pages) a lost database is a 503 as well.
+    if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+        retry = {"Retry-After": str(DatabaseUnavailable.wait)}
+        return _json_problem(
+            request, 503, DatabaseUnavailable.default_detail, "database_unavailable", retry
+        )
+    return _json_problem(request, 500, "An unexpected error occurred.", "server_error")

@@ -1,0 +1,33 @@
+"""Settings for the test suite."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, REST_FRAMEWORK, SIGNING_KEYS, STORAGES
+
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+# Hashing with Argon2 in every test would dominate the run time; a test checks
+# the production hasher list separately.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if not SIGNING_KEYS.configured:
+    SIGNING_KEYS = SigningKeys.generate_into(BASE_DIR / ".keys" / "test")
+
+# Generous limits so ordinary tests never trip a throttle; throttle tests set their own.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "10000/min"
+)
+
+CACHES["default"]["KEY_PREFIX"] = "tracker-test"
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Plain storage: tests render templates without running collectstatic first.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# ... so WhiteNoise looks files up per request instead of scanning a STATIC_ROOT at start.
+WHITENOISE_AUTOREFRESH = True

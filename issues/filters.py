@@ -1,0 +1,208 @@
+"""The query language of issue and event lists (see the README's "Lists" section)."""
+
+from collections import defaultdict
+from functools import reduce
+from operator import or_
+
+import django_filters as filters
+from django.db import connection
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import BaseFilterBackend
+
+from config.fields import NO_NUL
+from config.filters import (
+    SEARCH_FIRST,
+    TRUE_FALSE,
+    RepeatableCharFilter,
+    UtcIsoDateTimeFilter,
+    resolve_user,
+)
+from projects.models import Project
+
+from .models import Issue, IssueEvent, Label
+
+# Annotations some orderings sort on (see IssueViewSet.ordering_fields).
+ORDERING_ANNOTATIONS = {
+    "status_rank": Case(
+        *(When(status=s, then=Value(i)) for i, s in enumerate(Issue.Status.values)),
+        output_field=IntegerField(),
+    ),
+    # Issues without a due date sort after every dated one.
+    "due_sort": Coalesce("due_date", Value("9999-12-31"), output_field=Issue.due_date.field),
+}
+
+
+class IssueFilter(filters.FilterSet):
+    project = filters.ModelMultipleChoiceFilter(
+        to_field_name="key",
+        queryset=lambda request: Project.objects.visible_to(request.user),
+        method="filter_project",
+        help_text="Project key; repeat for several.",
+    )
+    # distinct=False: a column of the issue itself never repeats rows, and SELECT DISTINCT
+    # over every column would sort the whole match.
+    status = filters.MultipleChoiceFilter(
+        choices=Issue.Status.choices, distinct=False, help_text="Repeat for several."
+    )
+    priority = filters.MultipleChoiceFilter(
+        choices=[(p.label, p.label) for p in Issue.Priority],
+        method="filter_priority",
+        help_text="Repeat for several.",
+    )
+    type = filters.ChoiceFilter(choices=Issue.Type.choices)
+    resolution = filters.ChoiceFilter(choices=Issue.Resolution.choices)
+    assignee = filters.CharFilter(
+        method="filter_assignee", help_text="A username, `me`, or `none` (unassigned)."
+    )
+    reporter = filters.CharFilter(method="filter_reporter", help_text="A username or `me`.")
+    label = RepeatableCharFilter(
+        method="filter_labels", help_text="Label name; repeat to require all of them."
+    )
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    is_open = filters.ChoiceFilter(
+        choices=TRUE_FALSE,
+        method="filter_is_open",
+        help_text="true: open, in_progress or in_review; false: resolved or closed.",
+    )
+
+    class Meta:
+        model = Issue
+        fields = []
+
+    def filter_project(self, queryset, name, value):
+        # The form has turned keys into projects (an empty queryset when the parameter is
+        # absent); the default filter would compare keys with ids.
+        return queryset.filter(project__in=value) if value else queryset
+
+    def filter_priority(self, queryset, name, value: list[str]):
+        ranks = [p.value for p in Issue.Priority if p.label in value]
+        return queryset.filter(priority__in=ranks)
+
+    def filter_assignee(self, queryset, name, value):
+        user = resolve_user(self.request, name, value, allow_none=True)
+        return queryset.filter(assignee=user) if user else queryset.filter(assignee=None)
+
+    def filter_reporter(self, queryset, name, value):
+        return queryset.filter(reporter=resolve_user(self.request, name, value))
+
+    def filter_labels(self, queryset, name, values):
+        # Label names are unique per project regardless of case, and matched that way.
+        named = reduce(or_, (Q(name__iexact=value) for value in values))
+        ids = defaultdict(list)  # lower-case name -> ids of the labels so named
+        for pk, label_name in Label.objects.filter(
+            named, project__in=Project.objects.visible_to(self.request.user)
+        ).values_list("pk", "name"):
+            ids[label_name.lower()].append(pk)
+        unknown = [v for v in values if v.lower() not in ids]
+        if unknown:
+            raise ValidationError({"label": f"No label is named {', '.join(unknown)}."})
+        for value in values:
+            # By id, not by name: the planner knows how many issues carry a label id, and
+            # then starts from the most selective index.
+            tagged = Issue.labels.through.objects.filter(
+                issue=OuterRef("pk"), label__in=ids[value.lower()]
+            )
+            queryset = queryset.filter(Exists(tagged))
+        return queryset
+
+    def filter_is_open(self, queryset, name, value):
+        open_ = Q(status__in=Issue.OPEN_STATUSES)
+        return queryset.filter(open_ if value == "true" else ~open_)
+
+
+class IssueFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the request names none of the filters: building
+    a FilterSet (a deep copy of every filter, a form) costs more than a list page's query,
+    and IssueFilter's filters change nothing when absent."""
+
+    def filter_queryset(self, request, queryset, view):
+        names = tuple(self.get_filterset_class(view, queryset).base_filters)
+        if not any(param.startswith(names) for param in request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class IssueSearchFilter(BaseFilterBackend):
+    """`?search=`: full-text over title and description (PostgreSQL, ranked, on a stored
+    and indexed vector), case-insensitive substring match elsewhere; an exact key
+    (`WEB-42`) comes first."""
+
+    param = "search"
+    max_length = 200
+
+    def filter_queryset(self, request, queryset, view):
+        text = request.query_params.get(self.param, "").strip()
+        if not text:
+            return queryset
+        if "\x00" in text or len(text) > self.max_length:
+            raise ValidationError(
+                {self.param: f"Search text: at most {self.max_length} characters, no NUL."}
+            )
+        project_key, _, number = text.upper().rpartition("-")
+        is_number = number.isascii() and number.isdigit()  # not "²", which int() refuses
+        is_key = Q(project__key=project_key, number=int(number)) if is_number else Q()
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchRank
+
+            query = SearchQuery(text, config="english", search_type="websearch")
+            matches = Q(search_vector=query)
+            # ts_rank is a float4, which reaches Python rounded to its shortest text form
+            # and then no longer equals itself in a cursor's WHERE; a float8 round-trips.
+            # F(): given a name, SearchRank would re-parse the vector's text, weights lost.
+            rank = Cast(SearchRank(F("search_vector"), query), FloatField())
+            queryset = queryset.annotate(rank=rank)
+        else:
+            matches = Q(title__icontains=text) | Q(description__icontains=text)
+            queryset = queryset.annotate(rank=Value(0.0))
+        if is_key:
+            matches |= is_key
+            queryset = queryset.annotate(
+                **{
+                    SEARCH_FIRST: Case(
+                        When(is_key, then=1), default=0, output_field=IntegerField()
+                    )
+                }
+            )
+        return queryset.filter(matches)
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.param,
+                "in": "query",
+                "required": False,
+                "description": "Words to find in title and description, or an issue key. "
+                "With it, `ordering=-rank` sorts by relevance.",
+                "schema": {"type": "string", "maxLength": self.max_length, "pattern": NO_NUL},
+            }
+        ]
+
+
+class IssueEventFilter(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(choices=IssueEvent.Kind.choices)
+    actor = filters.CharFilter(method="filter_actor", help_text="A username or `me`.")
+
+    class Meta:
+        model = IssueEvent
+        fields = []
+
+    def filter_actor(self, queryset, name, value):
+        return queryset.filter(actor=resolve_user(self.request, name, value))

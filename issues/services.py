@@ -1,0 +1,357 @@
+"""Issue writes: creation, edits, the workflow and labels. The API, the admin and
+commands all go through these, so the rules hold everywhere."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django_fsm import ConcurrentTransition
+from rest_framework.exceptions import PermissionDenied
+
+from comments.services import comment_create
+from config.exceptions import Conflict
+from projects.models import Membership, Project, Role
+from projects.services import ProjectArchived, project_ensure_active
+
+from .events import event_record
+from .models import Issue, IssueEvent, Label
+
+STATUS_FIELD = Issue._meta.get_field("status")
+
+# Fields whose changes are recorded in the issue's history.
+TRACKED_FIELDS = ("title", "description", "type", "priority", "assignee", "labels", "due_date")
+
+
+class TransitionNotAllowed(Conflict):
+    default_detail = "This status change is not possible from the issue's current status."
+    default_code = "transition_not_allowed"
+
+
+class TransitionRuleNotMet(Conflict):
+    default_detail = "A rule of the workflow is not met."
+    default_code = "rule_not_met"
+
+
+class ConcurrentChange(Conflict):
+    default_detail = "The issue was changed by someone else at the same time; reload and retry."
+    default_code = "concurrent_change"
+
+
+def _with_extra(exc, **extra):
+    exc.extra = extra
+    return exc
+
+
+# -- numbering and validation ---------------------------------------------------------
+
+
+def _allocate_number(project: Project) -> int:
+    """The next issue number of the project. The UPDATE locks the project row until
+    the transaction ends, so concurrent creations take turns and numbers stay gapless."""
+    Project.objects.filter(pk=project.pk).update(last_issue_number=F("last_issue_number") + 1)
+    return Project.objects.values_list("last_issue_number", flat=True).get(pk=project.pk)
+
+
+def _check_assignee(project: Project, assignee) -> None:
+    if assignee is None:
+        return
+    is_developer = Membership.objects.filter(
+        project=project, user=assignee, role__gte=Role.DEVELOPER, user__is_active=True
+    ).exists()
+    if not is_developer:
+        raise ValidationError(
+            {"assignee": f"{assignee.username} is not a developer (or above) of this project."}
+        )
+
+
+def _check_labels(project: Project, labels) -> None:
+    foreign = [label.name for label in labels if label.project_id != project.pk]
+    if foreign:
+        raise ValidationError({"labels": f"Labels of another project: {', '.join(foreign)}."})
+
+
+# -- issues ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def issue_create(
+    *,
+    project: Project,
+    reporter,
+    title: str,
+    description: str = "",
+    type: str = Issue.Type.TASK,
+    priority: int = Issue.Priority.MEDIUM,
+    assignee=None,
+    labels=(),
+    due_date=None,
+) -> Issue:
+    project_ensure_active(project=project)
+    _check_assignee(project, assignee)
+    _check_labels(project, labels)
+    issue = Issue(
+        project=project,
+        reporter=reporter,
+        title=title,
+        description=description,
+        type=type,
+        priority=priority,
+        assignee=assignee,
+        due_date=due_date,
+    )
+    issue.number = _allocate_number(project)
+    issue.full_clean(exclude=["number", "status"], validate_unique=False)
+    issue.save()
+    if labels:
+        issue.labels.set(labels)
+    event_record(issue=issue, actor=reporter, kind=IssueEvent.Kind.CREATED, to_status=issue.status)
+    return issue
+
+
+def _history_value(name: str, value):
+    """A field's value as the history stores it (JSON, readable)."""
+    if name == "assignee":
+        return value.username if value is not None else None
+    if name == "labels":
+        return sorted(label.name for label in value)
+    if name == "priority":
+        return Issue.Priority(value).label
+    if name == "due_date":
+        return value.isoformat() if value else None
+    if name == "description":
+        return None  # the text can be long; the event says that it changed
+    return value
+
+
+def _lock(issue: Issue) -> Issue:
+    """The stored issue, its row locked until the transaction ends."""
+    return Issue.objects.select_related("project").select_for_update(of=("self",)).get(pk=issue.pk)
+
+
+@transaction.atomic
+def issue_update(*, issue: Issue, actor, **fields) -> Issue:
+    """Change an issue's fields (never its status) and record each change."""
+    # Compare with the stored row, locked: a concurrent edit records the right old
+    # values, and a stale copy neither undoes a transition nor trips over one.
+    issue = _lock(issue)
+    project_ensure_active(project=issue.project)
+    changes = []
+    if "assignee" in fields:
+        _check_assignee(issue.project, fields["assignee"])
+    if "labels" in fields:
+        labels = list(fields.pop("labels"))
+        _check_labels(issue.project, labels)
+        old = list(issue.labels.all())
+        if {label.pk for label in old} != {label.pk for label in labels}:
+            issue.labels.set(labels)
+            changes.append(("labels", old, labels))
+    for name in TRACKED_FIELDS:
+        if name in fields and getattr(issue, name) != fields[name]:
+            changes.append((name, getattr(issue, name), fields[name]))
+            setattr(issue, name, fields[name])
+    if not changes:
+        return issue
+    issue.full_clean(exclude=["number", "status"], validate_unique=False)
+    issue.save()
+    for name, old, new in changes:
+        event_record(
+            issue=issue,
+            actor=actor,
+            kind=IssueEvent.Kind.CHANGED,
+            field=name,
+            old_value=_history_value(name, old),
+            new_value=_history_value(name, new),
+        )
+    return issue
+
+
+@transaction.atomic
+def issue_delete(*, issue: Issue) -> None:
+    project_ensure_active(project=issue.project)
+    issue.delete()
+
+
+# -- the workflow ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransitionOption:
+    """One way out of the issue's current status, as the caller sees it."""
+
+    name: str
+    target: str
+    allowed: bool
+    reason: str | None
+    requires: list[str]
+
+
+def _transitions_from(status: str):
+    return [t for t in STATUS_FIELD.get_all_transitions(Issue) if t.source == status]
+
+
+def _requires(transition) -> list[str]:
+    """Inputs a transition needs from this source: `resolution`, `comment`."""
+    custom = transition.custom
+    if transition.source in custom.get("requires_except_from", ()):
+        return []
+    only_from = custom.get("requires_only_from")
+    if only_from is not None and transition.source not in only_from:
+        return []
+    return list(custom.get("requires", ()))
+
+
+def _refusal(issue: Issue, user, transition) -> tuple[str, type] | None:
+    """Why `user` may not take `transition` now (message, error class), or None."""
+    if issue.project.is_archived:
+        return ProjectArchived.default_detail, ProjectArchived
+    if not transition.has_perm(issue, user):
+        who = transition.permission.__doc__.strip().rstrip(".")
+        return (
+            f"Only {who[0].lower()}{who[1:]} may {transition.name} this issue.",
+            PermissionDenied,
+        )
+    for condition in transition.conditions:
+        if not condition(issue):
+            return condition.__doc__.strip(), TransitionRuleNotMet
+    return None
+
+
+def issue_transitions(*, issue: Issue, user) -> list[TransitionOption]:
+    """Every transition from the current status, whether `user` may take it now and why not."""
+    options = []
+    for transition in _transitions_from(issue.status):
+        refusal = _refusal(issue, user, transition)
+        options.append(
+            TransitionOption(
+                name=transition.name,
+                target=transition.target,
+                allowed=refusal is None,
+                reason=refusal[0] if refusal else None,
+                requires=_requires(transition),
+            )
+        )
+    return options
+
+
+def issue_transition(
+    *, issue: Issue, user, status: str, resolution: str = "", comment: str = ""
+) -> Issue:
+    """Move the issue to `status` through the workflow, checking the transition's
+    source, permission, conditions and required inputs, and record it."""
+    try:
+        with transaction.atomic():
+            return _transition_locked(
+                issue=issue, user=user, status=status, resolution=resolution, comment=comment
+            )
+    except ConcurrentTransition as e:
+        raise ConcurrentChange() from e
+
+
+def _transition_locked(*, issue, user, status, resolution, comment):
+    # Lock the row and read the current state: of concurrent identical requests,
+    # the first wins and the others find the issue already moved on.
+    issue = _lock(issue)
+    transition = next((t for t in _transitions_from(issue.status) if t.target == status), None)
+    if transition is None:
+        reachable = [t.target for t in _transitions_from(issue.status)]
+        raise _with_extra(
+            TransitionNotAllowed(
+                f"Cannot move an issue from {issue.status} to {status}; "
+                f"from {issue.status} it can go to: {', '.join(reachable) or 'nowhere'}."
+            ),
+            current_status=issue.status,
+            allowed_statuses=reachable,
+        )
+    refusal = _refusal(issue, user, transition)
+    if refusal is not None:
+        message, error = refusal
+        raise _with_extra(error(message), current_status=issue.status, rule=transition.name)
+
+    required = _requires(transition)
+    if "resolution" in required and not resolution:
+        resolution = transition.custom.get("default_resolution", "")
+        if not resolution:
+            raise ValidationError(
+                {"resolution": f"A resolution is required to {transition.name} this issue."}
+            )
+    if "comment" in required and not comment.strip():
+        raise ValidationError(
+            {"comment": f"A comment explaining why is required to {transition.name} this issue."}
+        )
+
+    from_status = issue.status
+    note = None
+    if comment.strip():
+        note = comment_create(issue=issue, author=user, body=comment, record_event=False)
+    method = getattr(issue, transition.name)
+    if "resolution" in transition.custom.get("requires", ()):
+        method(resolution=resolution)
+    else:
+        method()
+    issue.save()
+    event_record(
+        issue=issue,
+        actor=user,
+        kind=IssueEvent.Kind.TRANSITIONED,
+        from_status=from_status,
+        to_status=issue.status,
+        resolution=issue.resolution,
+        comment=note,
+    )
+    return issue
+
+
+# -- labels -----------------------------------------------------------------------------
+
+
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError({"name": f"This project already has a label named {name!r}."})
+
+
+def _check_label_name(project: Project, name: str, exclude: Label | None = None) -> None:
+    others = Label.objects.filter(project=project, name__iexact=name)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if others.exists():
+        raise _name_taken(name)
+
+
+def _save_label(label: Label) -> None:
+    # The unique constraint has the last word: a name taken by a concurrent request
+    # after _check_label_name is the same 400, not an IntegrityError.
+    label.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            label.save()
+    except IntegrityError as e:
+        raise _name_taken(label.name) from e
+
+
+@transaction.atomic
+def label_create(*, project: Project, name: str, color: str = "", description: str = "") -> Label:
+    project_ensure_active(project=project)
+    _check_label_name(project, name)
+    label = Label(project=project, name=name, description=description)
+    if color:
+        label.color = color
+    _save_label(label)
+    return label
+
+
+@transaction.atomic
+def label_update(*, label: Label, **fields) -> Label:
+    project_ensure_active(project=label.project)
+    if "name" in fields:
+        _check_label_name(label.project, fields["name"], exclude=label)
+    for name in ("name", "color", "description"):
+        if name in fields:
+            setattr(label, name, fields[name])
+    _save_label(label)
+    return label
+
+
+@transaction.atomic
+def label_delete(*, label: Label) -> None:
+    project_ensure_active(project=label.project)
+    label.delete()

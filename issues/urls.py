@@ -1,0 +1,15 @@
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("issues", views.IssueViewSet, basename="issue")
+router.register(
+    r"projects/(?P<project_key>[^/]+)/issues", views.ProjectIssueViewSet, basename="project-issue"
+)
+router.register(r"projects/(?P<project_key>[^/]+)/labels", views.LabelViewSet, basename="label")
+router.register(
+    r"issues/(?P<issue_key>[^/]+)/events", views.IssueEventViewSet, basename="issue-event"
+)
+
+urlpatterns = router.urls

@@ -1,0 +1,355 @@
+from django.db import transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from config.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictSearchFilter
+from config.http import ConditionalMixin, IdempotentCreateMixin
+from config.pagination import FlexiblePagination
+from projects.permissions import (
+    IsProjectActive,
+    IsProjectMaintainer,
+    IsProjectReporter,
+    IsProjectViewer,
+)
+from projects.views import ProjectScopedMixin
+
+from . import services
+from .filters import (
+    ORDERING_ANNOTATIONS,
+    IssueEventFilter,
+    IssueFilter,
+    IssueFilterBackend,
+    IssueSearchFilter,
+)
+from .models import Issue, IssueEvent, Label
+from .permissions import CanAssignOnCreate, CanEditIssue
+from .serializers import (
+    IssueCreateSerializer,
+    IssueEventSerializer,
+    IssueSerializer,
+    IssueWriteSerializer,
+    LabelSerializer,
+    TransitionOptionSerializer,
+    TransitionRequestSerializer,
+)
+
+
+def visible_issues(user, labels: bool = True):
+    issues = (
+        Issue.objects.visible_to(user)
+        .select_related("project", "reporter", "assignee")
+        .defer("search_vector")
+    )
+    if labels:
+        # Into a plain list (IssueSerializer reads it): prefetching into each issue's labels
+        # manager builds a manager and clones a queryset per issue, which on a list of 50
+        # costs more than the query itself.
+        issues = issues.prefetch_related(
+            Prefetch(
+                "labels",
+                queryset=Label.objects.only("id", "name", "color"),
+                to_attr="prefetched_labels",
+            )
+        )
+    return issues
+
+
+def get_visible_issue(user, key: str, lock: bool = False, labels: bool = True) -> Issue:
+    """An issue by key (`WEB-42`) in a project `user` may see; 404 otherwise.
+    With `lock`, the row stays locked until the transaction ends; without `labels`, they
+    are not loaded (for resources under the issue)."""
+    issues = visible_issues(user, labels=labels).by_key(key).with_member_role(user)
+    if lock:
+        issues = issues.select_for_update(of=("self",))
+    issue = get_object_or_404(issues)
+    # The caller's role came with the row, so permission checks ask no query of their own.
+    issue.project.member_role, issue.project.member_role_for = issue.member_role, user.pk
+    return issue
+
+
+class IssueListMixin:
+    """The issue list's query language: filters, search, ordering, both paginations."""
+
+    filter_backends = [
+        RepeatedParametersFilter,
+        IssueFilterBackend,
+        IssueSearchFilter,
+        StrictOrderingFilter,
+    ]
+    filterset_class = IssueFilter
+    pagination_class = FlexiblePagination
+    ordering = ["-updated_at"]
+    ordering_fields = {
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "priority": "priority",
+        "status": "status_rank",
+        "due_date": "due_sort",
+        "number": "number",
+        "title": "title",
+        "rank": "rank",
+    }
+    ordering_requires = {"rank": "search"}
+    ordering_annotations = ORDERING_ANNOTATIONS
+    # What a list shows (IssueSerializer): loading every column of the joined projects and
+    # users (password hashes included) for 50 rows costs more than reading the rows.
+    list_columns = [
+        *(f.name for f in Issue._meta.concrete_fields if f.name != "search_vector"),
+        *(f"project__{name}" for name in ("key", "name")),
+        *(
+            f"{who}__{name}"
+            for who in ("reporter", "assignee")
+            for name in ("username", "display_name")
+        ),
+    ]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return queryset.only(*self.list_columns) if self.action == "list" else queryset
+
+
+class IssueCreateMixin(IdempotentCreateMixin):
+    """Create an issue: the project comes from the URL or, at /issues, from the body."""
+
+    @extend_schema(
+        request=IssueCreateSerializer,
+        responses={201: IssueSerializer},
+        examples=[
+            OpenApiExample(
+                "A bug",
+                value={
+                    "project": "WEB",
+                    "title": "Login button does nothing on Safari",
+                    "type": "bug",
+                    "priority": "high",
+                    "assignee": "alice",
+                    "labels": ["frontend"],
+                    "due_date": "2026-12-31",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def create(self, request, *args, **kwargs):
+        return self.create_once(request, lambda: self.create_issue(request))
+
+    def create_issue(self, request):
+        serializer = IssueCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        project = data.pop("project", None) or self.get_project()
+        self.check_object_permissions(request, project)
+        issue = services.issue_create(project=project, reporter=request.user, **data)
+        issue = get_visible_issue(request.user, issue.key)
+        return Response(IssueSerializer(issue).data, status=status.HTTP_201_CREATED)
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return IssueCreateSerializer
+        if self.request.method == "PATCH":
+            return IssueWriteSerializer
+        return IssueSerializer
+
+    def create_permissions(self):
+        return [IsProjectReporter(), IsProjectActive(), CanAssignOnCreate()]
+
+
+class IssueViewSet(
+    ConditionalMixin,
+    IssueListMixin,
+    IssueCreateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Issues in every project the caller can see, by key (`WEB-42`)."""
+
+    serializer_class = IssueSerializer
+    lookup_field = "key"
+    lookup_value_regex = "[^/]+"
+
+    def get_permissions(self):
+        rules = [IsAuthenticated(), IsProjectViewer()]
+        if self.action == "create":
+            rules += self.create_permissions()
+        elif self.action == "partial_update":
+            rules += [IsProjectReporter(), IsProjectActive(), CanEditIssue()]
+        elif self.action == "destroy":
+            rules += [IsProjectMaintainer(), IsProjectActive()]
+        return rules
+
+    def get_queryset(self):
+        return visible_issues(self.request.user)
+
+    def get_object(self, lock=False):
+        issue = get_visible_issue(self.request.user, self.kwargs["key"], lock=lock)
+        self.check_object_permissions(self.request, issue)
+        return issue
+
+    def get_serializer_class(self):
+        # By method as well as action, so the browsable API's forms (rendered while
+        # the action is still "list" or "retrieve") offer only what a client may set.
+        if self.action == "change_status":
+            return TransitionRequestSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(request=IssueWriteSerializer, responses=IssueSerializer)
+    def partial_update(self, request, key=None):
+        with transaction.atomic():
+            issue = self.get_object(lock=True)
+            self.check_if_match(IssueSerializer(issue).data)
+            serializer = self.get_serializer(issue, data=request.data, partial=True)
+            serializer.is_valid(raise_exception=True)
+            services.issue_update(issue=issue, actor=request.user, **serializer.validated_data)
+        return Response(IssueSerializer(get_visible_issue(request.user, key)).data)
+
+    def perform_destroy(self, instance):
+        services.issue_delete(issue=instance)
+
+    @extend_schema(
+        request=TransitionRequestSerializer,
+        responses=IssueSerializer,
+        examples=[
+            OpenApiExample("Start work", value={"status": "in_progress"}, request_only=True),
+            OpenApiExample(
+                "Close as a duplicate",
+                value={"status": "closed", "resolution": "duplicate", "comment": "See WEB-12."},
+                request_only=True,
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request, key=None):
+        """Move the issue through the workflow; the target status names the transition."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            issue = self.get_object(lock=True)
+            self.check_if_match(IssueSerializer(issue).data)
+            services.issue_transition(issue=issue, user=request.user, **serializer.validated_data)
+        return Response(IssueSerializer(get_visible_issue(request.user, key)).data)
+
+    @extend_schema(responses=TransitionOptionSerializer(many=True))
+    # A short list: not paged, not filtered.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def transitions(self, request, key=None):
+        """The transitions from the current status, whether the caller may take each now,
+        and why not."""
+        options = services.issue_transitions(issue=self.get_object(), user=request.user)
+        return Response(TransitionOptionSerializer(options, many=True).data)
+
+
+class IssueEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """An issue's history, oldest first."""
+
+    queryset = IssueEvent.objects.none()  # for the schema; get_queryset() scopes to the issue
+    serializer_class = IssueEventSerializer
+    permission_classes = [IsAuthenticated, IsProjectViewer]
+    filter_backends = [RepeatedParametersFilter, DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = IssueEventFilter
+    pagination_class = FlexiblePagination
+    ordering = ["created_at"]
+    ordering_fields = {"created_at": "created_at"}
+
+    def get_issue(self):
+        if not hasattr(self, "_issue"):
+            self._issue = get_visible_issue(
+                self.request.user, self.kwargs["issue_key"], labels=False
+            )
+        return self._issue
+
+    def get_project(self):
+        return self.get_issue().project
+
+    def get_queryset(self):
+        return self.get_issue().events.select_related("actor")
+
+
+# The project is the URL's: the body names none (a `project` in it is ignored).
+@extend_schema_view(
+    create=extend_schema(
+        request=IssueWriteSerializer,
+        examples=[
+            OpenApiExample(
+                "A bug",
+                value={"title": "Login button does nothing on Safari", "type": "bug"},
+                request_only=True,
+            )
+        ],
+    )
+)
+class ProjectIssueViewSet(
+    ProjectScopedMixin,
+    IssueListMixin,
+    IssueCreateMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The issues of one project."""
+
+    queryset = Issue.objects.none()  # for the schema; get_queryset() scopes to the project
+    serializer_class = IssueSerializer
+
+    def get_permissions(self):
+        rules = [IsAuthenticated(), IsProjectViewer()]
+        if self.action == "create":
+            rules += self.create_permissions()
+        return rules
+
+    def get_queryset(self):
+        return visible_issues(self.request.user).filter(project=self.get_project())
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.method == "POST":
+            context["project"] = self.get_project()
+        return context
+
+
+class LabelViewSet(
+    ProjectScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A project's labels; maintainers manage them."""
+
+    queryset = Label.objects.none()  # for the schema; get_queryset() scopes to the project
+    serializer_class = LabelSerializer
+    filter_backends = [RepeatedParametersFilter, StrictSearchFilter, StrictOrderingFilter]
+    search_fields = ["name", "description"]
+    ordering = ["name"]
+    ordering_fields = {"name": "name", "created_at": "created_at"}
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_permissions(self):
+        rules = [IsAuthenticated(), IsProjectViewer()]
+        if self.action not in ("list", "retrieve"):
+            rules += [IsProjectMaintainer(), IsProjectActive()]
+        return rules
+
+    def get_queryset(self):
+        return Label.objects.filter(project=self.get_project())
+
+    def perform_create(self, serializer):
+        serializer.instance = services.label_create(
+            project=self.get_project(), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        services.label_update(label=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.label_delete(label=instance)

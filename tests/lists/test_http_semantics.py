@@ -1,0 +1,462 @@
+"""HTTP semantics: ETag and If-None-Match (304), If-Match (412, nothing changed),
+Idempotency-Key (replay, 422 on a different body), RateLimit-* and Retry-After, 413 for
+large bodies, 400 for JSON that does not parse."""
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from comments.models import Comment
+from config import http
+from issues.models import Issue, IssueEvent
+from projects.models import Project
+from tests.factories import CommentFactory, IssueFactory, LabelFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner(project):
+    return project.created_by
+
+
+@pytest.fixture
+def client(owner, client_for):
+    return client_for(owner)
+
+
+@pytest.fixture
+def issue(project, owner):
+    return IssueFactory(project=project, title="Original", assignee=owner, reporter=owner)
+
+
+@pytest.fixture
+def comment(issue, owner):
+    return CommentFactory(issue=issue, author=owner, body="First words")
+
+
+def issue_state(issue) -> tuple:
+    fresh = Issue.objects.get(pk=issue.pk)
+    return (
+        fresh.title,
+        fresh.status,
+        fresh.updated_at,
+        IssueEvent.objects.filter(issue=fresh).count(),
+    )
+
+
+def detail_url(kind, project, issue, comment) -> str:
+    return {
+        "issue": f"/api/v1/issues/{issue.key}",
+        "project": f"/api/v1/projects/{project.key}",
+        "comment": f"/api/v1/comments/{comment.pk}",
+    }[kind]
+
+
+# -- ETag and If-None-Match ---------------------------------------------------------------
+
+DETAILS = ["issue", "project", "comment"]
+
+
+@pytest.mark.parametrize("kind", DETAILS)
+def test_details_carry_a_strong_etag_and_answer_304_to_it(project, issue, comment, client, kind):
+    url = detail_url(kind, project, issue, comment)
+    first = client.get(url)
+    tag = first["ETag"]
+    assert first.status_code == 200
+    assert tag.startswith('"') and tag.endswith('"') and len(tag) > 10  # strong: no W/
+    assert client.get(url)["ETag"] == tag  # the same representation, the same tag
+
+    cached = client.get(url, HTTP_IF_NONE_MATCH=tag)
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert cached["ETag"] == tag
+
+    listed = client.get(url, HTTP_IF_NONE_MATCH=f'"something-else", {tag}')
+    assert listed.status_code == 304
+
+    stale = client.get(url, HTTP_IF_NONE_MATCH='"something-else"')
+    assert stale.status_code == 200
+    assert stale.json() == first.json()
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        ("issue", {"title": "Changed"}),
+        ("project", {"name": "Renamed"}),
+        ("comment", {"body": "Second thoughts"}),
+    ],
+)
+def test_a_change_gives_a_new_etag_and_the_old_one_gets_a_full_answer(
+    project, issue, comment, client, kind, change
+):
+    url = detail_url(kind, project, issue, comment)
+    old = client.get(url)["ETag"]
+    patched = client.patch(url, change, format="json")
+    assert patched.status_code == 200, patched.content
+    after = client.get(url, HTTP_IF_NONE_MATCH=old)
+    assert after.status_code == 200
+    assert after["ETag"] != old
+    assert after["ETag"] == patched["ETag"]  # the PATCH answer's tag is the new state's
+    field, value = next(iter(change.items()))
+    assert after.json()[field] == value
+
+
+def test_lists_and_errors_carry_no_etag(project, issue, client):
+    assert "ETag" not in client.get("/api/v1/issues")
+    assert "ETag" not in client.get(f"/api/v1/issues/{project.key}-999")
+
+
+# -- If-Match -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("precondition", ['"stale"', 'W/"{tag}"', '"{tag}x"'])
+def test_an_issue_patch_with_a_stale_if_match_is_a_412_and_changes_nothing(
+    issue, client, precondition
+):
+    tag = client.get(f"/api/v1/issues/{issue.key}")["ETag"].strip('"')
+    before = issue_state(issue)
+    response = client.patch(
+        f"/api/v1/issues/{issue.key}",
+        {"title": "Lost update"},
+        format="json",
+        HTTP_IF_MATCH=precondition.format(tag=tag),
+    )
+    assert response.status_code == 412
+    assert response.json()["code"] == "precondition_failed"
+    assert issue_state(issue) == before
+
+
+def test_an_issue_changed_since_it_was_read_is_a_412(
+    issue, client, client_for, project, member_of
+):
+    tag = client.get(f"/api/v1/issues/{issue.key}")["ETag"]
+    other = client_for(member_of(project, "maintainer"))
+    theirs = other.patch(f"/api/v1/issues/{issue.key}", {"title": "Theirs"}, format="json")
+    assert theirs.status_code == 200, theirs.content
+    before = issue_state(issue)
+    response = client.patch(
+        f"/api/v1/issues/{issue.key}", {"title": "Mine"}, format="json", HTTP_IF_MATCH=tag
+    )
+    assert response.status_code == 412
+    assert issue_state(issue) == before
+    assert before[0] == "Theirs"
+
+
+@pytest.mark.parametrize("precondition", ["current", "listed", "*", None])
+def test_an_issue_patch_with_a_matching_or_no_if_match_proceeds(issue, client, precondition):
+    tag = client.get(f"/api/v1/issues/{issue.key}")["ETag"]
+    headers = {
+        "current": {"HTTP_IF_MATCH": tag},
+        "listed": {"HTTP_IF_MATCH": f'"nope", {tag}'},
+        "*": {"HTTP_IF_MATCH": "*"},
+        None: {},
+    }[precondition]
+    response = client.patch(
+        f"/api/v1/issues/{issue.key}", {"title": "Kept"}, format="json", **headers
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "Kept"
+    assert Issue.objects.get(pk=issue.pk).title == "Kept"
+
+
+def test_a_status_change_with_a_stale_if_match_is_a_412_and_changes_nothing(issue, client):
+    url = f"/api/v1/issues/{issue.key}"
+    tag = client.get(url)["ETag"]
+    client.patch(url, {"description": "Edited meanwhile"}, format="json")
+    before = issue_state(issue)
+    response = client.post(
+        f"{url}/status", {"status": "in_progress"}, format="json", HTTP_IF_MATCH=tag
+    )
+    assert response.status_code == 412
+    assert response.json()["code"] == "precondition_failed"
+    assert issue_state(issue) == before
+    assert before[1] == "open"
+
+
+def test_a_status_change_with_the_current_if_match_proceeds(issue, client):
+    url = f"/api/v1/issues/{issue.key}"
+    tag = client.get(url)["ETag"]
+    response = client.post(
+        f"{url}/status", {"status": "in_progress"}, format="json", HTTP_IF_MATCH=tag
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "in_progress"
+    assert Issue.objects.get(pk=issue.pk).status == "in_progress"
+    assert response["ETag"] != tag
+    # ... and without If-Match the next step simply proceeds
+    response = client.post(f"{url}/status", {"status": "open"}, format="json")
+    assert response.status_code == 200, response.content
+    assert Issue.objects.get(pk=issue.pk).status == "open"
+
+
+def test_a_project_patch_honours_if_match(project, client):
+    url = f"/api/v1/projects/{project.key}"
+    tag = client.get(url)["ETag"]
+    stale = client.patch(url, {"name": "Stale"}, format="json", HTTP_IF_MATCH='"stale"')
+    assert stale.status_code == 412
+    assert Project.objects.get(pk=project.pk).name == project.name
+    fresh = client.patch(url, {"name": "Fresh"}, format="json", HTTP_IF_MATCH=tag)
+    assert fresh.status_code == 200, fresh.content
+    assert Project.objects.get(pk=project.pk).name == "Fresh"
+
+
+def test_a_comment_patch_honours_if_match(comment, client):
+    url = f"/api/v1/comments/{comment.pk}"
+    tag = client.get(url)["ETag"]
+    stale = client.patch(url, {"body": "Stale"}, format="json", HTTP_IF_MATCH='"stale"')
+    assert stale.status_code == 412
+    assert Comment.objects.get(pk=comment.pk).body == "First words"
+    fresh = client.patch(url, {"body": "Fresh"}, format="json", HTTP_IF_MATCH=tag)
+    assert fresh.status_code == 200, fresh.content
+    assert Comment.objects.get(pk=comment.pk).body == "Fresh"
+
+
+# -- Idempotency-Key ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def post(django_capture_on_commit_callbacks):
+    """POST JSON with an Idempotency-Key, running the commit hooks that store the record
+    (the test's transaction never commits)."""
+
+    def send(client, url, body, key):
+        headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(url, body, format="json", **headers)
+
+    return send
+
+
+def creations(project, issue):
+    """(url, body, another body, how to count what was created) per creating endpoint."""
+    return {
+        "issues": (
+            "/api/v1/issues",
+            {"project": project.key, "title": "Once"},
+            {"project": project.key, "title": "Twice"},
+            lambda: Issue.objects.filter(project=project).count(),
+        ),
+        "project_issues": (
+            f"/api/v1/projects/{project.key}/issues",
+            {"title": "Once"},
+            {"title": "Twice"},
+            lambda: Issue.objects.filter(project=project).count(),
+        ),
+        "comments": (
+            f"/api/v1/issues/{issue.key}/comments",
+            {"body": "Once"},
+            {"body": "Twice"},
+            lambda: Comment.objects.filter(issue=issue).count(),
+        ),
+        "projects": (
+            "/api/v1/projects",
+            {"key": "ONCE", "name": "Once"},
+            {"key": "TWICE", "name": "Twice"},
+            lambda: Project.objects.count(),
+        ),
+    }
+
+
+CREATIONS = ["issues", "project_issues", "comments", "projects"]
+
+
+@pytest.mark.parametrize("name", CREATIONS)
+def test_a_retry_with_the_same_key_replays_the_first_response(project, issue, client, post, name):
+    url, body, _, count = creations(project, issue)[name]
+    before = count()
+    first = post(client, url, body, "key-1")
+    retry = post(client, url, body, "key-1")
+    assert first.status_code == 201, first.content
+    assert "Idempotent-Replayed" not in first
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert count() == before + 1
+
+
+@pytest.mark.parametrize("name", CREATIONS)
+def test_the_same_key_with_another_body_is_a_422(project, issue, client, post, name):
+    url, body, other, count = creations(project, issue)[name]
+    first = post(client, url, body, "key-2")
+    after_first = count()
+    response = post(client, url, other, "key-2")
+    assert first.status_code == 201
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert count() == after_first
+
+
+@pytest.mark.parametrize("name", CREATIONS)
+def test_without_a_key_each_post_creates(project, issue, client, post, name):
+    url, body, other, count = creations(project, issue)[name]
+    before = count()
+    assert post(client, url, body, None).status_code == 201
+    second = post(client, url, other if name == "projects" else body, None)
+    assert second.status_code == 201
+    assert "Idempotent-Replayed" not in second
+    assert count() == before + 2
+
+
+def test_a_comment_replay_records_one_event(issue, client, post):
+    url = f"/api/v1/issues/{issue.key}/comments"
+    for _ in range(3):
+        post(client, url, {"body": "Only once"}, "comment-key")
+    assert list(Comment.objects.filter(issue=issue).values_list("body", flat=True)) == [
+        "Only once"
+    ]
+    assert IssueEvent.objects.filter(issue=issue, kind="commented").count() == 1
+
+
+def test_keys_are_per_user(project, issue, client, client_for, member_of, post):
+    url = f"/api/v1/issues/{issue.key}/comments"
+    other = client_for(member_of(project, "reporter"))
+    mine = post(client, url, {"body": "Same words"}, "shared-key")
+    theirs = post(other, url, {"body": "Same words"}, "shared-key")
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert "Idempotent-Replayed" not in theirs
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert Comment.objects.filter(issue=issue, body="Same words").count() == 2
+
+
+def test_a_key_is_bound_to_its_endpoint(project, issue, client, post):
+    other_issue = IssueFactory(project=project)
+    body = {"body": "Same words"}
+    assert post(client, f"/api/v1/issues/{issue.key}/comments", body, "k").status_code == 201
+    response = post(client, f"/api/v1/issues/{other_issue.key}/comments", body, "k")
+    assert response.status_code == 422
+    assert not Comment.objects.filter(issue=other_issue).exists()
+
+
+def test_a_failed_request_does_not_use_up_its_key(issue, client, post):
+    url = f"/api/v1/issues/{issue.key}/comments"
+    failed = post(client, url, {"body": "   "}, "retry-after-fix")
+    assert failed.status_code == 400
+    fixed = post(client, url, {"body": "Now with words"}, "retry-after-fix")
+    assert fixed.status_code == 201
+    assert "Idempotent-Replayed" not in fixed
+    assert list(Comment.objects.filter(issue=issue).values_list("body", flat=True)) == [
+        "Now with words"
+    ]
+
+
+def test_the_first_response_is_kept_for_24_hours(issue, client, post, monkeypatch):
+    stored = []
+    real_set = http.cache.set
+
+    def spy(key, value, timeout=None, *args, **kwargs):
+        stored.append((key, timeout))
+        return real_set(key, value, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(http.cache, "set", spy)
+    post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Kept"}, "ttl-key")
+    assert [timeout for key, timeout in stored if key.startswith("idem:")] == [24 * 3600]
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256])
+def test_an_empty_or_overlong_key_is_a_400(issue, client, post, key):
+    response = post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, key)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert not Comment.objects.filter(issue=issue).exists()
+
+
+# -- rate-limit headers -------------------------------------------------------------------
+
+
+def limited(rate: str):
+    return override_settings(
+        REST_FRAMEWORK={
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {
+                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                "user": rate,
+            },
+        }
+    )
+
+
+def test_authenticated_responses_report_the_rate_limit(issue, client):
+    first = client.get("/api/v1/issues")
+    second = client.get(f"/api/v1/issues/{issue.key}")
+    assert first["RateLimit-Limit"] == second["RateLimit-Limit"] == "10000"
+    assert int(first["RateLimit-Remaining"]) == int(second["RateLimit-Remaining"]) + 1
+    assert int(second["RateLimit-Remaining"]) == 10000 - 2
+    assert 0 < int(first["RateLimit-Reset"]) <= 60
+
+
+@limited("3/min")
+def test_over_the_limit_is_a_429_with_retry_after(issue, client, client_for):
+    answers = [client.get("/api/v1/issues") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a["RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+    assert {a["RateLimit-Limit"] for a in answers} == {"3"}
+
+    throttled = client.post(
+        f"/api/v1/issues/{issue.key}/comments", {"body": "Too fast"}, format="json"
+    )
+    assert throttled.status_code == 429
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert throttled["RateLimit-Remaining"] == "0"
+    assert throttled.json()["code"] == "throttled"
+    assert not Comment.objects.exists()
+
+    other = client_for(UserFactory()).get("/api/v1/projects")  # the limit is per user
+    assert other.status_code == 200
+    assert other["RateLimit-Remaining"] == "2"
+
+
+def test_unauthenticated_answers_carry_no_rate_limit(api_client):
+    response = api_client.get("/api/v1/issues")
+    assert response.status_code == 401
+    assert "RateLimit-Limit" not in response
+
+
+# -- bodies -------------------------------------------------------------------------------
+
+
+@override_settings(REQUEST_BODY_MAX_BYTES=300)
+def test_a_body_over_the_limit_is_a_413_and_creates_nothing(project, issue, client):
+    big = {"project": project.key, "title": "Big", "description": "x" * 400}
+    response = client.post("/api/v1/issues", big, format="json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "request_too_large"
+    assert "300" in response.json()["detail"]
+    assert Issue.objects.filter(project=project).count() == 1
+
+    patch = client.patch(f"/api/v1/issues/{issue.key}", {"description": "y" * 400}, format="json")
+    assert patch.status_code == 413
+    assert Issue.objects.get(pk=issue.pk).description == issue.description
+
+    small = client.post("/api/v1/issues", {**big, "description": "x" * 100}, format="json")
+    assert small.status_code == 201, small.content
+
+
+@pytest.mark.parametrize("raw", ['{"title": ', "not json", '{"title": "x",}', "\xff"])
+def test_json_that_does_not_parse_is_a_400_and_creates_nothing(project, issue, client, raw):
+    response = client.post(
+        f"/api/v1/projects/{project.key}/issues", raw, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "parse_error"
+    assert Issue.objects.filter(project=project).count() == 1
+
+    patch = client.patch(f"/api/v1/issues/{issue.key}", raw, content_type="application/json")
+    assert patch.status_code == 400
+    assert Issue.objects.get(pk=issue.pk).title == "Original"
+
+
+# -- identifiers that are not numbers -----------------------------------------------------
+
+
+def test_identifiers_with_non_ascii_digits_are_not_a_500(project, issue, client):
+    assert client.get("/api/v1/projects/²").status_code == 404
+    assert client.get(f"/api/v1/issues/{project.key}-²").status_code == 404
+    LabelFactory(project=project, name="bug")
+    response = client.patch(f"/api/v1/issues/{issue.key}", {"labels": ["²"]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "labels"
+    assert not Issue.objects.get(pk=issue.pk).labels.exists()

@@ -1,0 +1,45 @@
+"""The benchmark's references (bench/views.py, mounted only by bench/urls.py) serve the
+same rows as the API's first page, so the ratios it reports compare like with like."""
+
+import pytest
+
+from projects.models import Project
+from tests.factories import IssueFactory, LabelFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("bench.urls")]
+
+
+@pytest.fixture
+def issues(project):
+    labels = [LabelFactory(project=project, name=name) for name in ("api", "ux")]
+    for n in range(60):
+        issue = IssueFactory(project=project, assignee=UserFactory() if n % 2 else None)
+        issue.labels.set(labels[: n % 3])
+    IssueFactory()  # in a project the caller cannot see
+
+
+def test_the_data_floor_serves_the_api_first_page(project, issues, client_for):
+    client = client_for(project.created_by)
+    api = client.get("/api/v1/issues", {"page_size": 50}).json()["results"]
+    visible = Project.objects.visible_to(project.created_by).values_list("pk", flat=True)
+    floor = client.get("/bench/floor/issues", {"projects": ",".join(map(str, visible))})
+    assert floor.status_code == 200
+    rows = floor.json()["results"]
+    assert [row["key"] for row in rows] == [row["key"] for row in api]
+    assert [row["labels"] for row in rows] == [row["labels"] for row in api]
+    assert [row["assignee"] for row in rows] == [row["assignee"] for row in api]
+
+
+def test_the_naive_baseline_serves_the_same_rows(project, issues, client_for):
+    client = client_for(project.created_by)
+    api = client.get("/api/v1/issues", {"page_size": 50}).json()["results"]
+    naive = client.get("/bench/naive/issues").json()
+    assert naive["count"] == 60
+    assert [row["id"] for row in naive["results"]] == [row["id"] for row in api]
+
+
+def test_production_urls_do_not_mount_the_references(project, client_for, settings):
+    settings.ROOT_URLCONF = "config.urls"
+    client = client_for(project.created_by)
+    assert client.get("/bench/floor/issues").status_code == 404
+    assert client.get("/bench/naive/issues").status_code == 404
