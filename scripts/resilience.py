@@ -694,10 +694,13 @@ def scenario_pg_restart(stack: Stack, args) -> Run:
 
     def fault(run: Run, t0: float) -> None:
         time.sleep(args.duration * 0.3)
-        marks["down"] = time.monotonic()
+        # The outage is the window from pg_ctl's return (server gone) to the restart's call
+        # (server not yet back): a probe that overlaps either call may fairly see the database.
         stack.postgres.stop("immediate")
+        marks["down"] = time.monotonic()
         log(f"PostgreSQL stopped (immediate) at {marks['down'] - t0:.1f} s")
         time.sleep(args.outage)
+        marks["restarting"] = time.monotonic()
         stack.postgres.start()
         marks["back"] = time.monotonic()
         log(f"PostgreSQL accepting connections again at {marks['back'] - t0:.1f} s")
@@ -705,8 +708,8 @@ def scenario_pg_restart(stack: Stack, args) -> Run:
     run = stack.drive("pg-restart", "PGRS", args.duration, fault)
     if "back" not in marks:
         return run
-    down, back = marks["down"], marks["back"]
-    during = [r for r in run.records if down <= r.answer.started and r.answer.ended <= back]
+    down, restarting, back = marks["down"], marks["restarting"], marks["back"]
+    during = [r for r in run.records if down <= r.answer.started and r.answer.ended <= restarting]
     unavailable = [r for r in during if r.answer.status == 503]
     check(
         "pg-restart: during the outage the API answers JSON 503 database_unavailable",
@@ -729,7 +732,7 @@ def scenario_pg_restart(stack: Stack, args) -> Run:
         not wrong,
         describe(wrong),
     )
-    ready_down = [a for a in run.ready if down < a.started and a.ended <= back]
+    ready_down = [a for a in run.ready if down <= a.started and a.ended <= restarting]
     check(
         "pg-restart: /ready is 503 naming the database during the outage",
         ready_down
