@@ -57,7 +57,7 @@ class StrictOrderingFilter(OrderingFilter):
     def _allowed(self, request, view) -> dict[str, str]:
         allowed = dict(view.ordering_fields)
         for name, needs in getattr(view, "ordering_requires", {}).items():
-            if needs not in request.query_params:
+            if not request.query_params.get(needs, "").strip():  # blank is absent
                 allowed.pop(name, None)
         return allowed
 
