@@ -131,7 +131,6 @@ class Issue(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["project", "-updated_at", "-id"], name="issue_project_updated"),
             models.Index(fields=["project", "status"], name="issue_project_status"),
             models.Index(fields=["assignee", "status"], name="issue_assignee_status"),
-            models.Index(fields=["reporter"], name="issue_reporter"),
             models.Index(fields=["-updated_at", "-id"], name="issue_updated"),
             models.Index(fields=["due_date"], name="issue_due_date"),
         ]
