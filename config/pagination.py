@@ -49,12 +49,19 @@ def link_header(links: dict[str, str | None]) -> str:
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
 
 
+def page_reader(view):
+    """How the page's rows are read: the view's `read_page(queryset)` if it has one (the
+    issue list reads dicts through .values()), else as model instances."""
+    return getattr(view, "read_page", list)
+
+
 class CappedPaginator:
     """A Django-paginator-like page slicer whose count stops at COUNT_CAP."""
 
-    def __init__(self, queryset, per_page: int):
+    def __init__(self, queryset, per_page: int, read=list):
         self.queryset = queryset
         self.per_page = per_page
+        self.read = read
         # Counted without ordering or annotations: the database stops after COUNT_CAP + 1
         # matching rows instead of sorting (or ranking) every match first.
         self.count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
@@ -68,7 +75,7 @@ class CappedPaginator:
         start = (number - 1) * self.per_page
         if start > 2**62:  # databases take OFFSET as a 64-bit integer
             raise InvalidPage
-        rows = list(self.queryset[start : start + self.per_page])
+        rows = self.read(self.queryset[start : start + self.per_page])
         if not rows and number > 1:
             raise InvalidPage  # past the end of a list longer than the counted part
         return rows
@@ -83,7 +90,7 @@ class PageNumberPagination(pagination.BasePagination):
         self.number = _whole_number(request.query_params.get("page", "1"))
         if self.number is None:
             raise ValidationError({"page": "A page number from 1."})
-        self.paginator = CappedPaginator(queryset, self.page_size)
+        self.paginator = CappedPaginator(queryset, self.page_size, page_reader(view))
         try:
             self.results = self.paginator.page(self.number)
         except InvalidPage as e:
@@ -224,7 +231,10 @@ class KeysetCursorPagination(pagination.BasePagination):
             ) from e
 
     def _encode(self, row, ordering, reverse: bool) -> str:
-        values = [getattr(row, name) for name, _ in ordering]
+        # Rows are model instances, or dicts where a list reads .values().
+        values = [
+            row[name] if isinstance(row, dict) else getattr(row, name) for name, _ in ordering
+        ]
         return signing.dumps(
             {
                 "v": [_encode_value(v) for v in values],
@@ -274,7 +284,7 @@ class KeysetCursorPagination(pagination.BasePagination):
         if reverse:
             flipped = [F(name).asc() if desc else F(name).desc() for name, desc in ordering]
             queryset = queryset.order_by(*flipped)
-        rows = list(queryset[: self.page_size + 1])
+        rows = page_reader(view)(queryset[: self.page_size + 1])
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if reverse:

@@ -1,3 +1,6 @@
+from collections import defaultdict
+from datetime import UTC
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -130,11 +133,82 @@ class IssueSerializer(serializers.ModelSerializer):
         }
 
 
-_datetime_field = serializers.DateTimeField()
-
-
 def _datetime(value):
-    return None if value is None else _datetime_field.to_representation(value)
+    """DateTimeField's ISO 8601 in UTC (`...Z`), without its per-call overhead."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# What an issue list reads per row (see issue_rows_data): the issue's columns and the
+# few of its project and people that IssueSerializer shows.
+ISSUE_ROW_FIELDS = (
+    *(
+        f.attname
+        for f in Issue._meta.concrete_fields
+        if f.name not in ("search_vector", "reporter", "assignee")
+    ),
+    "project__key",
+    "project__name",
+    *(
+        f"{who}__{name}"
+        for who in ("reporter", "assignee")
+        for name in ("id", "username", "display_name")
+    ),
+)
+
+
+def issue_rows_data(rows: list[dict]) -> list[dict]:
+    """IssueSerializer's output for rows read with `.values(*ISSUE_ROW_FIELDS)`.
+
+    Lists take this path: 50 rows as model instances (with their project, reporter and
+    assignee, 200 objects) and a prefetch of their labels cost more than the rest of the
+    request. The labels come in one query; tests keep each row equal to the issue's own
+    representation.
+    """
+    labels = defaultdict(list)
+    tagged = Issue.labels.through.objects.filter(issue_id__in=[row["id"] for row in rows])
+    for issue_id, *label in tagged.order_by("label__name").values_list(
+        "issue_id", "label_id", "label__name", "label__color"
+    ):
+        labels[issue_id].append(dict(zip(("id", "name", "color"), label, strict=True)))
+    return [
+        {
+            "id": row["id"],
+            "key": f"{row['project__key']}-{row['number']}",
+            "number": row["number"],
+            "project": {
+                "id": row["project_id"],
+                "key": row["project__key"],
+                "name": row["project__name"],
+            },
+            "title": row["title"],
+            "description": row["description"],
+            "type": row["type"],
+            "priority": Issue.Priority(row["priority"]).label,
+            "status": row["status"],
+            "resolution": row["resolution"],
+            "reporter": _person(row, "reporter"),
+            "assignee": _person(row, "assignee"),
+            "labels": labels[row["id"]],
+            "due_date": row["due_date"].isoformat() if row["due_date"] else None,
+            "created_at": _datetime(row["created_at"]),
+            "updated_at": _datetime(row["updated_at"]),
+            "resolved_at": _datetime(row["resolved_at"]),
+            "closed_at": _datetime(row["closed_at"]),
+        }
+        for row in rows
+    ]
+
+
+def _person(row: dict, who: str) -> dict | None:
+    if row[f"{who}__id"] is None:
+        return None
+    return {
+        "id": row[f"{who}__id"],
+        "username": row[f"{who}__username"],
+        "display_name": row[f"{who}__display_name"],
+    }
 
 
 def _user_summary(user):
