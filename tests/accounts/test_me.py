@@ -121,10 +121,31 @@ def test_me_cannot_be_replaced_or_deleted(client_for, user):
     assert _snapshot(user) == before
 
 
-def test_a_user_deactivated_after_login_is_refused(client_for, user):
+def _deactivate_by_saving(user):
+    user.is_active = False
+    user.save()  # as the admin and the services do: drops the user's cached copy at once
+
+
+def _deactivate_by_query(user):
+    User.objects.filter(pk=user.pk).update(is_active=False)  # no model, no signal
+
+
+@pytest.mark.parametrize(
+    "deactivate, cache_seconds",
+    [
+        (_deactivate_by_saving, 60),
+        # A change that bypasses the model is seen once the cached copy (if any) expires.
+        (_deactivate_by_query, 0),
+    ],
+)
+def test_a_user_deactivated_after_login_is_refused(
+    client_for, user, settings, deactivate, cache_seconds
+):
+    settings.TOKEN_BLOCKLIST_USE_CACHE = True  # as with Redis
+    settings.AUTH_USER_CACHE_SECONDS = cache_seconds
     client = client_for(user)
-    assert client.get(ME).status_code == 200
-    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get(ME).status_code == 200  # caches the user, when cache_seconds
+    deactivate(user)
 
     response = client.get(ME)
 
