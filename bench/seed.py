@@ -19,7 +19,8 @@ What it makes (see bench/run.py for the scenarios that use it):
 - 8 labels per project; 0-3 per issue.
 - Issues with titles of 4-9 words and descriptions of 15-220 words, statuses and
   resolutions in realistic proportions, assignees, due dates, three years of history.
-  The word SELECTIVE_WORD appears in about 1 issue in 10,000, COMMON_WORD in about 1 in 4.
+  The word SELECTIVE_WORD appears in about 1 issue in 10,000, COMMON_WORD in about 1 in 4;
+  a long tail of rare words (TAIL_WORDS, Zipf-distributed) stands for codes and names.
 - About one comment per issue (20-60 words), and BUSY_COMMENTS on the issue BUSY_ISSUE.
 """
 
@@ -27,6 +28,7 @@ import argparse
 import random
 import sys
 import time
+from itertools import accumulate
 
 # Projects: key, share of the issues, visibility, the caller's role (None: not a member).
 PROJECTS = [
@@ -89,11 +91,23 @@ def _sentence(rng: random.Random, words: int, extra: str | None = None) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+# Real issue text has a long tail of rare words (error codes, identifiers, names); without
+# one, every word of the corpus is common, and PostgreSQL's statistics then estimate any
+# word they have not seen at 0.5% of the issues instead of nearly none (see
+# issues/migrations/0003). Rank r of TAIL_WORDS is drawn with weight 1/r (Zipf).
+TAIL_WORDS = [f"e{n}" for n in range(1, 30_001)]
+TAIL_WEIGHTS = list(accumulate(1 / rank for rank in range(1, len(TAIL_WORDS) + 1)))
+
+
 def _paragraphs(rng: random.Random, words: int, extra: str | None) -> str:
     sentences, left = [], words
     while left > 0:
         n = min(left, rng.randint(6, 18))
-        sentences.append(_sentence(rng, n, extra if not sentences else None))
+        tail = rng.choices(TAIL_WORDS, cum_weights=TAIL_WEIGHTS, k=rng.randint(0, 2))
+        sentences.append(
+            _sentence(rng, n, extra if not sentences else None)
+            + "".join(f" See {word}." for word in tail)
+        )
         left -= n
     # A blank line every few sentences, as people write.
     return "\n\n".join(" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4))
