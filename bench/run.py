@@ -63,6 +63,14 @@ TARGETS = {
 }
 
 WRK_REPORT = """
+response = function(status, headers, body)
+  if observe then observe(status, body) end
+  if status > 299 then
+    local text = string.sub(body, 1, 300):gsub('\\n', ' ')
+    io.write('BENCH_FAILED ' .. status .. ' ' .. text .. '\\n')
+  end
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -111,9 +119,14 @@ def wrk_script(headers: dict, method="GET", path=None, paths=None, body=None, to
             "  i = i % per + 1\n"
             "  local key = keys[tid * per + i]\n"
             "  local target = state[key] == 'in_progress' and 'open' or 'in_progress'\n"
-            "  state[key] = target\n"
             "  return wrk.format('POST', '/api/v1/issues/' .. key .. '/status', nil,\n"
             "    '{\"status\": \"' .. target .. '\"}')\n"
+            "end\n"
+            # The status comes from the answer, not from what was asked: wrk calls request()
+            # once before the run to check it, and that request is never sent.
+            "observe = function(status, body)\n"
+            '  local key, now = body:match(\'"key":"([^"]+)".-"status":"([^"]+)"\')\n'
+            "  if key then state[key] = now end\n"
             "end"
         )
     return "\n".join(lines) + "\n" + WRK_REPORT
@@ -298,7 +311,10 @@ def wrk(server: Server, script: str, tmp: Path, seconds: float, connections: int
     match = re.search(r"^BENCH (.*)$", done.stdout, re.MULTILINE)
     if not match:
         sys.exit(f"wrk printed no report:\n{done.stdout}\n{done.stderr}")
-    return json.loads(match.group(1))
+    report = json.loads(match.group(1))
+    # What the non-2xx answers said (status and the start of the body), to tell why.
+    report["failed"] = re.findall(r"^BENCH_FAILED (.*)$", done.stdout, re.MULTILINE)[:5]
+    return report
 
 
 def measure(server, name, script, args, tmp, connections=None, threads=None, reset=None) -> dict:
@@ -327,6 +343,7 @@ def measure(server, name, script, args, tmp, connections=None, threads=None, res
         "max_ms": round(report["max_us"] / 1000, 2),
         "sql_per_request": round(sql_per_request, 2),
         "errors": report["non2xx"] + report["socket_errors"],
+        "failed_answers": report["failed"],
         "bytes_per_response": round(report["bytes"] / requests),
         "connections": connections,
     }
@@ -336,6 +353,8 @@ def measure(server, name, script, args, tmp, connections=None, threads=None, res
         + (f"  {result['errors']} ERRORS" if result["errors"] else ""),
         flush=True,
     )
+    for answer in report["failed"]:
+        print(f"    {answer}", flush=True)
     return result
 
 
