@@ -7,9 +7,10 @@ from tests.factories import CommentFactory, IssueFactory, LabelFactory
 
 pytestmark = pytest.mark.django_db
 
-# The user, the capped count (page numbers only), the page, the page's labels.
+# The user (with Redis, only until its copy is cached: accounts/blocklist.py), the capped
+# count (page numbers only), the page, the page's labels.
 ISSUE_LIST_QUERIES = 4
-# The user, the issue with the caller's role, the count, the page.
+# The user (as above), the issue with the caller's role, the count, the page.
 COMMENT_LIST_QUERIES = 4
 # Query parameters, and the queries they add: a filter naming other rows (labels, a user)
 # looks them up once, to answer 400 for a name that does not exist.
@@ -78,3 +79,17 @@ def test_comment_list_costs_the_same_few_queries_at_any_page_size(
         response = client.get(f"/api/v1/issues/{busy[0].key}/comments", {"page_size": page_size})
     assert response.status_code == 200
     assert len(response.json()["results"]) == min(page_size, 30)
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+def test_with_the_user_cached_an_issue_list_is_count_page_and_labels(
+    project, busy, client_for, django_assert_num_queries, page_size
+):
+    client = client_for(project.created_by)
+    warm(client, "/api/v1/me")  # caches the blocklist and the user's copy
+    with django_assert_num_queries(ISSUE_LIST_QUERIES - 1) as captured:
+        response = client.get("/api/v1/issues", {"page_size": page_size})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == min(page_size, 30)
+    assert "COUNT(" in captured.captured_queries[0]["sql"]
+    assert "issues_issue_labels" in captured.captured_queries[2]["sql"]
