@@ -103,5 +103,6 @@ def forget_user(user_id) -> None:
 def _forget_changed_user(sender, instance, **kwargs):
     # Now, so this transaction's own reads see the change, and again after the commit: in
     # between, a concurrent request could cache the row as it was before.
-    forget_user(instance.pk)
-    transaction.on_commit(lambda: forget_user(instance.pk), robust=True)
+    user_id = instance.pk  # a delete clears instance.pk before the commit
+    forget_user(user_id)
+    transaction.on_commit(lambda: forget_user(user_id), robust=True)

@@ -81,14 +81,20 @@ def test_a_deleted_user_is_refused_although_a_copy_was_cached(client_for, user):
     assert response.json()["code"] == "user_not_found"
 
 
-def test_the_copy_is_dropped_again_after_the_commit(user, django_capture_on_commit_callbacks):
+def _rename(user):
+    user.display_name = "Changed"
+    user.save()
+
+
+@pytest.mark.parametrize("change", [_rename, User.delete])
+def test_the_copy_is_dropped_again_after_the_commit(
+    user, django_capture_on_commit_callbacks, change
+):
     """A request running beside a change may cache the row as it was before the commit;
     the second drop, after the commit, removes that copy."""
     key = USER_KEY_PREFIX + str(user.pk)
+    stale = User.objects.get(pk=user.pk)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        user.display_name = "Changed"
-        user.save()
-        stale = User.objects.get(pk=user.pk)
-        stale.display_name = "Before the commit"
+        change(user)
         cache.set(key, stale, 60)  # what a concurrent request could have written meanwhile
     assert cache.get(key) is None
