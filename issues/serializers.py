@@ -107,30 +107,15 @@ class IssueSerializer(serializers.ModelSerializer):
         # Written out by hand: lists render 50 issues with four nested objects each, and
         # DRF's field-by-field machinery cost more than the database. The declared fields
         # still describe the schema; a test keeps this equal to what they would give.
-        project = issue.project
+        row = {name: getattr(issue, name) for name in ISSUE_COLUMNS}
+        row |= {"project__key": issue.project.key, "project__name": issue.project.name}
+        for who in PEOPLE:
+            person = getattr(issue, who)
+            row |= {f"{who}__{name}": getattr(person, name, None) for name in PERSON_FIELDS}
         labels = getattr(issue, "prefetched_labels", None)
         if labels is None:
             labels = issue.labels.all()
-        return {
-            "id": issue.id,
-            "key": f"{project.key}-{issue.number}",
-            "number": issue.number,
-            "project": {"id": project.id, "key": project.key, "name": project.name},
-            "title": issue.title,
-            "description": issue.description,
-            "type": issue.type,
-            "priority": Issue.Priority(issue.priority).label,
-            "status": issue.status,
-            "resolution": issue.resolution,
-            "reporter": _user_summary(issue.reporter),
-            "assignee": _user_summary(issue.assignee),
-            "labels": [{"id": x.id, "name": x.name, "color": x.color} for x in labels],
-            "due_date": issue.due_date.isoformat() if issue.due_date else None,
-            "created_at": _datetime(issue.created_at),
-            "updated_at": _datetime(issue.updated_at),
-            "resolved_at": _datetime(issue.resolved_at),
-            "closed_at": _datetime(issue.closed_at),
-        }
+        return _issue_data(row, [{"id": x.id, "name": x.name, "color": x.color} for x in labels])
 
 
 def _datetime(value):
@@ -142,19 +127,18 @@ def _datetime(value):
 
 # What an issue list reads per row (see issue_rows_data): the issue's columns and the
 # few of its project and people that IssueSerializer shows.
+ISSUE_COLUMNS = tuple(
+    f.attname
+    for f in Issue._meta.concrete_fields
+    if f.name not in ("search_vector", "reporter", "assignee")
+)
+PEOPLE = ("reporter", "assignee")
+PERSON_FIELDS = ("id", "username", "display_name")
 ISSUE_ROW_FIELDS = (
-    *(
-        f.attname
-        for f in Issue._meta.concrete_fields
-        if f.name not in ("search_vector", "reporter", "assignee")
-    ),
+    *ISSUE_COLUMNS,
     "project__key",
     "project__name",
-    *(
-        f"{who}__{name}"
-        for who in ("reporter", "assignee")
-        for name in ("id", "username", "display_name")
-    ),
+    *(f"{who}__{name}" for who in PEOPLE for name in PERSON_FIELDS),
 )
 
 
@@ -172,50 +156,42 @@ def issue_rows_data(rows: list[dict]) -> list[dict]:
         "issue_id", "label_id", "label__name", "label__color"
     ):
         labels[issue_id].append(dict(zip(("id", "name", "color"), label, strict=True)))
-    return [
-        {
-            "id": row["id"],
-            "key": f"{row['project__key']}-{row['number']}",
-            "number": row["number"],
-            "project": {
-                "id": row["project_id"],
-                "key": row["project__key"],
-                "name": row["project__name"],
-            },
-            "title": row["title"],
-            "description": row["description"],
-            "type": row["type"],
-            "priority": Issue.Priority(row["priority"]).label,
-            "status": row["status"],
-            "resolution": row["resolution"],
-            "reporter": _person(row, "reporter"),
-            "assignee": _person(row, "assignee"),
-            "labels": labels[row["id"]],
-            "due_date": row["due_date"].isoformat() if row["due_date"] else None,
-            "created_at": _datetime(row["created_at"]),
-            "updated_at": _datetime(row["updated_at"]),
-            "resolved_at": _datetime(row["resolved_at"]),
-            "closed_at": _datetime(row["closed_at"]),
-        }
-        for row in rows
-    ]
+    return [_issue_data(row, labels[row["id"]]) for row in rows]
 
 
-def _person(row: dict, who: str) -> dict | None:
-    if row[f"{who}__id"] is None:
-        return None
+def _issue_data(row: dict, labels: list[dict]) -> dict:
+    """An issue's representation from its row (ISSUE_ROW_FIELDS) and its labels."""
     return {
-        "id": row[f"{who}__id"],
-        "username": row[f"{who}__username"],
-        "display_name": row[f"{who}__display_name"],
+        "id": row["id"],
+        "key": f"{row['project__key']}-{row['number']}",
+        "number": row["number"],
+        "project": {
+            "id": row["project_id"],
+            "key": row["project__key"],
+            "name": row["project__name"],
+        },
+        "title": row["title"],
+        "description": row["description"],
+        "type": row["type"],
+        "priority": Issue.Priority(row["priority"]).label,
+        "status": row["status"],
+        "resolution": row["resolution"],
+        "reporter": _person(row, "reporter"),
+        "assignee": _person(row, "assignee"),
+        "labels": labels,
+        "due_date": row["due_date"].isoformat() if row["due_date"] else None,
+        "created_at": _datetime(row["created_at"]),
+        "updated_at": _datetime(row["updated_at"]),
+        "resolved_at": _datetime(row["resolved_at"]),
+        "closed_at": _datetime(row["closed_at"]),
     }
 
 
-def _user_summary(user):
+def _person(row: dict, who: str) -> dict | None:
     """UserSummarySerializer's output, without its per-field overhead."""
-    if user is None:
+    if row[f"{who}__id"] is None:
         return None
-    return {"id": user.id, "username": user.username, "display_name": user.display_name}
+    return {name: row[f"{who}__{name}"] for name in PERSON_FIELDS}
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
