@@ -1,8 +1,40 @@
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import (
+    AuthenticationFailed,
+    ExpiredTokenError,
+    InvalidToken,
+    TokenError,
+)
 from rest_framework_simplejwt.settings import api_settings
 
 from .blocklist import access_token_lookup, remember_user
+from .tokens import AccessToken
+
+# What a client is told when its bearer token is refused (simplejwt's own words, "Given
+# token not valid for any token type", do not say what to do about it).
+MALFORMED = (
+    "The bearer token is malformed: send the access_token from POST /api/v1/auth/login "
+    "(a JWT of three dot-separated parts)."
+)
+EXPIRED = (
+    "The access token has expired: get a new pair from POST /api/v1/auth/refresh, "
+    "or log in again."
+)
+WRONG_TYPE = "This is not an access token: send the access_token, not the refresh_token."
+REFUSED = (
+    "The access token was not accepted: its signature, issuer, audience or signing key "
+    "is not one this service trusts."
+)
+
+
+def refusal(raw_token: bytes, error: TokenError) -> str:
+    if isinstance(error, ExpiredTokenError):
+        return EXPIRED
+    if raw_token.count(b".") != 2:
+        return MALFORMED
+    if "wrong type" in str(error) or "no type" in str(error):
+        return WRONG_TYPE
+    return REFUSED
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -24,3 +56,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
         elif not user.is_active:  # a copy cached before a change that bypassed the model
             raise AuthenticationFailed("User is inactive", code="user_inactive")
         return user, token
+
+    def get_validated_token(self, raw_token):
+        try:
+            return AccessToken(raw_token)
+        except TokenError as e:
+            raise InvalidToken({"detail": refusal(raw_token, e), "code": "token_not_valid"}) from e
