@@ -190,7 +190,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         source=Status.IN_REVIEW,
         target=Status.IN_PROGRESS,
         permission=workflow.reviewer,
-        custom={"requires": ["comment"]},
+        custom={"requires": ["comment"], "phrase": "request changes"},
     )
     def request_changes(self):
         pass

@@ -269,16 +269,14 @@ def _transition_locked(*, issue, user, status, resolution, comment):
         raise _with_extra(error(message), current_status=issue.status, rule=transition.name)
 
     required = _requires(transition)
+    # "to close this issue", "to request changes": the transition's words, not its name.
+    purpose = transition.custom.get("phrase", f"{transition.name} this issue")
     if "resolution" in required and not resolution:
         resolution = transition.custom.get("default_resolution", "")
         if not resolution:
-            raise ValidationError(
-                {"resolution": f"A resolution is required to {transition.name} this issue."}
-            )
+            raise ValidationError({"resolution": f"A resolution is required to {purpose}."})
     if "comment" in required and not comment.strip():
-        raise ValidationError(
-            {"comment": f"A comment explaining why is required to {transition.name} this issue."}
-        )
+        raise ValidationError({"comment": f"A comment explaining why is required to {purpose}."})
 
     from_status = issue.status
     note = None

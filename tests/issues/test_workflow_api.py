@@ -11,6 +11,7 @@ from tests.issues.test_workflow_service import (
     FORBIDDEN,
     MAY,
     MISSING_INPUT,
+    MISSING_INPUT_MESSAGES,
     REACHABLE,
     STATUSES,
     TRANSITIONS,
@@ -133,7 +134,7 @@ def test_missing_input_is_400_naming_the_field(world, move, name, source, target
 
     body = assert_problem(response, 400, "invalid")
     assert [e["field"] for e in body["errors"]] == [needed]
-    assert name in body["errors"][0]["message"]
+    assert body["errors"][0]["message"] == MISSING_INPUT_MESSAGES[name]
     assert state(issue) == before
 
 

@@ -367,6 +367,12 @@ MISSING_INPUT = [
     ("close", "in_review", "closed", "resolution"),
     ("reopen", "closed", "open", "comment"),
 ]
+# What each refusal says, in words rather than the transition's name.
+MISSING_INPUT_MESSAGES = {
+    "request_changes": "A comment explaining why is required to request changes.",
+    "close": "A resolution is required to close this issue.",
+    "reopen": "A comment explaining why is required to reopen this issue.",
+}
 
 
 @pytest.mark.parametrize(
@@ -383,7 +389,7 @@ def test_missing_input_names_the_field(world, name, source, target, needed, give
             issue=issue, user=world.users["site_admin"], status=target, **supplied
         )
     assert list(raised.value.message_dict) == [needed]
-    assert name in raised.value.message_dict[needed][0]
+    assert raised.value.message_dict[needed] == [MISSING_INPUT_MESSAGES[name]]
     assert state(issue) == before
 
 
