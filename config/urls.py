@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import JWKSView
 from config import health
-from config.api import api_root
+from config.api import RedocView, api_root, site_root
 
 api_patterns = [
     path("", api_root, name="api-root"),
@@ -14,10 +14,11 @@ api_patterns = [
     path("", include("comments.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
 urlpatterns = [
+    path("", site_root, name="site-root"),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
     # Prometheus scrapes /metrics inside the cluster; the ingress does not route it.

@@ -207,12 +207,22 @@ class LabelRefField(serializers.Field):
         return value.name
 
 
+class LabelRefListField(serializers.ListField):
+    """Labels by id or name; read back (the browsable API fills its form from the issue)
+    from the issue's related manager."""
+
+    child = LabelRefField()
+
+    def to_representation(self, data):
+        return super().to_representation(data.all() if hasattr(data, "all") else data)
+
+
 class IssueWriteSerializer(StrictModelSerializer):
     """What a client may set on an issue: never status, number, reporter or project."""
 
     priority = PriorityField(required=False)
     assignee = UsernameField(required=False, allow_null=True)
-    labels = serializers.ListField(child=LabelRefField(), required=False, max_length=50)
+    labels = LabelRefListField(required=False, max_length=50)
 
     class Meta:
         model = Issue

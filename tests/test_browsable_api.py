@@ -5,7 +5,7 @@ import re
 import pytest
 
 from issues.models import Issue
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, IssueFactory, LabelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +63,19 @@ def test_session_user_creates_and_moves_an_issue_with_csrf(project, client):
     assert moved.status_code == 200, moved.content
     issue.refresh_from_db()
     assert (issue.status, issue.resolution) == ("closed", "wont_fix")
+
+
+@pytest.mark.parametrize("role", ["owner", "maintainer", "developer", "reporter", "viewer"])
+def test_an_issue_page_opens_for_every_role(client, project, member_of, role):
+    """Its PATCH form is filled from the issue, labels included (a 500 for editors before)."""
+    user = project.created_by if role == "owner" else member_of(project, role)
+    issue = IssueFactory(project=project, reporter=user)
+    issue.labels.add(LabelFactory(project=project, name="frontend"))
+    assert client.login(username=user.username, password=DEFAULT_PASSWORD)
+
+    page = client.get(f"/api/v1/issues/{issue.key}", HTTP_ACCEPT="text/html")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert issue.title in html
+    assert "frontend" in html

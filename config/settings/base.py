@@ -67,7 +67,8 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The docs pages' own templates (config/templates/docs).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -245,4 +246,8 @@ LOGGING = {
     "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's own defaults give "django" a plain-text handler (under DEBUG) that also
+    # propagates here, so each record was printed twice; the root's JSON line is enough.
+    # ("django.server", runserver's access lines, keeps its own handler and no propagation.)
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }

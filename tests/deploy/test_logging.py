@@ -1,7 +1,10 @@
 import json
 import logging
+import os
+import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 from gunicorn.config import Config
@@ -116,3 +119,24 @@ def test_gunicorn_error_log_is_json(capsys):
     data = json.loads(capsys.readouterr().err)
     assert data["logger"] == "gunicorn.error"
     assert data["message"] == "Booting worker with pid: 7"
+
+
+def test_local_development_prints_each_log_record_once():
+    """Django's default text handler for "django" no longer repeats what the root's JSON
+    handler prints (runserver's settings, DEBUG on)."""
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').warning('seen once')"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    lines = [line for line in done.stderr.splitlines() if "seen once" in line]
+    assert len(lines) == 1, done.stderr
+    assert json.loads(lines[0])["logger"] == "django.request"

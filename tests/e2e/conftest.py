@@ -4,6 +4,7 @@ They need the system's Chromium and chromedriver (Debian: `apt-get install chrom
 chromium-driver`); without them every test marked `browser` is skipped, and the run says so.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,8 @@ def chromium(live_server):
         "--window-size=1400,1000",
     ):
         options.add_argument(argument)
+    # Network events, so a test can see every request a page makes (requests_made).
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.implicitly_wait(0)
     yield driver
@@ -85,3 +88,17 @@ def browser(chromium, live_server, request):
     # Forget what the pages stored (Swagger UI keeps the token in local storage).
     chromium.get(live_server.url + "/health")
     chromium.execute_script("window.localStorage.clear(); window.sessionStorage.clear();")
+
+
+def requests_made(driver) -> list[str]:
+    """The URLs the browser sent requests to since this was last called (Chromium's network
+    log); one that the page's Content-Security-Policy blocked never left and is not counted."""
+    sent, blocked = {}, set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message["method"] == "Network.requestWillBeSent":
+            sent[params["requestId"]] = params["request"]["url"]
+        elif message["method"] == "Network.loadingFailed" and params.get("blockedReason"):
+            blocked.add(params["requestId"])
+    return [url for request_id, url in sent.items() if request_id not in blocked]
