@@ -1,14 +1,28 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from .lockout import login_failure_record, login_lockout_check
+
 
 class UsernameOrEmailBackend(ModelBackend):
-    """Authenticate with a username or an email address, both case-insensitively."""
+    """Authenticate with a username or an email address, both case-insensitively.
+
+    Every login (the API, the browsable API's and the admin's forms) checks its password
+    here, so the limits on failed checks (accounts.lockout) hold for all of them; over a
+    limit this raises LoginLockedOut instead of checking the password.
+    """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         login = username or kwargs.get("email")
         if not login or password is None:
             return None
+        login_lockout_check(request=request, login=login)
+        user = self._check_password(login, password)
+        if user is None:
+            login_failure_record(request=request, login=login)
+        return user
+
+    def _check_password(self, login, password):
         User = get_user_model()
         field = "email__iexact" if "@" in login else "username__iexact"
         user = User.objects.filter(**{field: login}).first()

@@ -9,12 +9,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .blocklist import access_token_revoke
+from .lockout import LoginLockedOut
 from .models import RevokedAccessToken, TokenFamily, User
 from .tokens import AccessToken, RefreshToken
 
@@ -27,6 +28,17 @@ class InvalidCredentials(AuthenticationFailed):
 class InvalidRefreshToken(AuthenticationFailed):
     default_detail = "Refresh token is invalid, expired or revoked."
     default_code = "invalid_refresh_token"
+
+
+class TooManyFailedLogins(APIException):
+    """The address or the account is over its limit of failed logins (accounts.lockout)."""
+
+    status_code = 429
+    default_code = "too_many_failed_logins"
+
+    def __init__(self, locked_out: LoginLockedOut):
+        self.wait = locked_out.wait  # sent as Retry-After
+        super().__init__(locked_out.message)
 
 
 @dataclass(frozen=True)
@@ -120,7 +132,10 @@ def token_pair_for_user(*, user: User) -> TokenPair:
 
 
 def auth_login(*, request, login: str, password: str) -> TokenPair:
-    user = authenticate(request, username=login, password=password)
+    try:
+        user = authenticate(request, username=login, password=password)
+    except LoginLockedOut as e:
+        raise TooManyFailedLogins(e) from e
     if user is None:  # wrong login, wrong password and inactive all look the same
         raise InvalidCredentials()
     update_last_login(None, user)

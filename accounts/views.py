@@ -1,11 +1,16 @@
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import StrictQueryMixin
+from config.http import ConditionalMixin
+
 from . import services
+from .models import User
 from .serializers import (
     LoginSerializer,
     RefreshTokenSerializer,
@@ -16,7 +21,12 @@ from .serializers import (
 from .throttles import LoginThrottle, RefreshThrottle, RegisterThrottle
 
 
-class PublicAuthView(generics.GenericAPIView):
+def token_response(pair) -> Response:
+    """A token pair, which no cache may keep, private or shared (RFC 6749, section 5.1)."""
+    return Response(pair.as_response(), headers={"Cache-Control": "no-store"})
+
+
+class PublicAuthView(StrictQueryMixin, generics.GenericAPIView):
     """An auth endpoint called without credentials; its failures are still 401s."""
 
     authentication_classes = []
@@ -41,7 +51,12 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
-    """Exchange a username (or email) and password for a token pair."""
+    """Exchange a username (or email) and password for a token pair.
+
+    After too many failed logins from one address or for one account (counted together
+    with the browsable API's and the admin's login forms), every login of theirs, even
+    with the right password, is a 429 (`too_many_failed_logins`) until the window ends.
+    """
 
     serializer_class = LoginSerializer
     throttle_classes = [LoginThrottle]
@@ -74,7 +89,7 @@ class LoginView(PublicAuthView):
             login=serializer.validated_data["login"],
             password=serializer.validated_data["password"],
         )
-        return Response(pair.as_response())
+        return token_response(pair)
 
 
 class RefreshView(PublicAuthView):
@@ -88,10 +103,10 @@ class RefreshView(PublicAuthView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         pair = services.token_refresh(raw_refresh=serializer.validated_data["refresh_token"])
-        return Response(pair.as_response())
+        return token_response(pair)
 
 
-class LogoutView(generics.GenericAPIView):
+class LogoutView(StrictQueryMixin, generics.GenericAPIView):
     """Revoke the refresh token's family and the access token sent with this request."""
 
     serializer_class = RefreshTokenSerializer
@@ -108,20 +123,24 @@ class LogoutView(generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(generics.RetrieveUpdateAPIView):
+class MeView(StrictQueryMixin, ConditionalMixin, generics.RetrieveUpdateAPIView):
     """The signed-in user; email and display name can be changed."""
 
     serializer_class = UserSerializer
+    queryset = User.objects.all()  # the row a change locks (ConditionalMixin.locked_if_match)
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self):
         return self.request.user
 
     def perform_update(self, serializer):
-        services.user_update(user=serializer.instance, **serializer.validated_data)
+        with transaction.atomic():
+            serializer.instance = services.user_update(
+                user=self.locked_if_match(serializer.instance), **serializer.validated_data
+            )
 
 
-class JWKSView(APIView):
+class JWKSView(StrictQueryMixin, APIView):
     """The public keys that verify this service's tokens (RFC 7517 JWK Set)."""
 
     authentication_classes = []

@@ -49,6 +49,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 DATABASE = "tracker_bench"
 PAGE = "page_size=50"
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating ingress adds
+METRICS_TOKEN = secrets.token_urlsafe(32)  # /metrics answers only this bearer token
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 # Targets (see the README's Performance section), checked on every run.
 TARGETS = {
@@ -195,6 +197,7 @@ def server_env(tmp: Path, port: int) -> dict[str, str]:
         "REDIS_URL": REDIS_URL,
         "STATIC_ROOT": str(tmp / "static"),
         "LOG_LEVEL": "WARNING",
+        "METRICS_TOKEN": METRICS_TOKEN,
         # The benchmark's single caller makes far more requests than any person would. A
         # per-second window: DRF's throttles keep every request time of the window in one
         # cache value, read and written whole on each request, so an hour's window would
@@ -258,7 +261,7 @@ class Server:
     def counters(self) -> tuple[float, float]:
         """(SQL statements executed, requests served) so far, over all workers, from the
         server's own /metrics (django-prometheus), this scrape not counted."""
-        _, body = self.request("GET", "/metrics")
+        _, body = self.request("GET", "/metrics", headers=METRICS_AUTH)
         statements = requests = 0.0
         for line in body.decode().splitlines():
             if re.match(r"django_db_execute(_many)?_total\{", line):

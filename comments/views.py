@@ -3,7 +3,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from config.filters import RepeatedParametersFilter, StrictOrderingFilter
+from config.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictQueryMixin
 from config.http import ConditionalMixin, IdempotentCreateMixin
 from config.pagination import FlexiblePagination
 from issues.views import get_visible_issue
@@ -23,7 +23,12 @@ from .serializers import CommentSerializer
 
 
 class IssueCommentViewSet(
-    IdempotentCreateMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    StrictQueryMixin,
+    ConditionalMixin,
+    IdempotentCreateMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The comments of one issue, oldest first."""
 
@@ -63,6 +68,7 @@ class IssueCommentViewSet(
 
 
 class CommentViewSet(
+    StrictQueryMixin,
     ConditionalMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -91,12 +97,10 @@ class CommentViewSet(
 
     def perform_update(self, serializer):
         with transaction.atomic():
-            comment = (
-                self.get_queryset().select_for_update(of=("self",)).get(pk=serializer.instance.pk)
+            serializer.instance = services.comment_update(
+                comment=self.locked_if_match(serializer.instance), **serializer.validated_data
             )
-            self.check_if_match(self.get_serializer(comment).data)
-            services.comment_update(comment=comment, **serializer.validated_data)
-        serializer.instance = comment
 
     def perform_destroy(self, instance):
-        services.comment_delete(comment=instance)
+        with transaction.atomic():
+            services.comment_delete(comment=self.locked_if_match(instance))

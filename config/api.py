@@ -6,9 +6,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework import permissions
-from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from config.filters import StrictQueryMixin
 
 # What the API root links to, by the name a client reads and the URL name.
 ROOT_LINKS = {
@@ -25,12 +27,18 @@ ROOT_LINKS = {
 }
 
 
-@extend_schema(responses={200: OpenApiTypes.OBJECT})
-@api_view(["GET"])
-@permission_classes([permissions.AllowAny])
-def api_root(request, format=None):
+class ApiRootView(StrictQueryMixin, APIView):
     """The API's entry point: links to every top-level resource and the docs."""
-    return Response({key: reverse(name, request=request) for key, name in ROOT_LINKS.items()})
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, format=None):
+        links = {key: reverse(name, request=request) for key, name in ROOT_LINKS.items()}
+        return Response(links)
+
+
+api_root = ApiRootView.as_view()
 
 
 # What / points to: (name in the JSON index, URL name, title and what it is, for the page).

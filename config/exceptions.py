@@ -14,9 +14,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.urls import is_valid_path
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
+
+from config.unicode import printable
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,16 @@ class DatabaseUnavailable(exceptions.APIException):
     wait = 5  # seconds, sent as Retry-After
 
 
+def _printable(value):
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(key): _printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(item) for item in value]
+    return value
+
+
 def problem(status_code: int, detail: str, code: str, instance: str = "", **extra) -> dict:
     body = {
         "type": "about:blank",
@@ -53,7 +66,18 @@ def problem(status_code: int, detail: str, code: str, instance: str = "", **extr
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return body
+    # Whatever an error echoes from the request, its answer must render (as UTF-8).
+    return _printable(body)
+
+
+def invalid_input(errors: list[dict], instance: str = "") -> dict:
+    """The 400 problem for invalid input: `errors` as [{field, message, code}]."""
+    fields = sorted({e["field"] for e in errors if e["field"] != "non_field_errors"})
+    if fields:
+        detail = "Invalid input in: " + ", ".join(fields) + "."
+    else:
+        detail = errors[0]["message"] if errors else "Invalid input."
+    return problem(400, detail, "invalid", instance, errors=errors)
 
 
 def _flatten(detail, prefix="") -> list[dict]:
@@ -100,20 +124,14 @@ def problem_exception_handler(exc, context):
     instance = request.path if request is not None else ""
 
     if isinstance(exc, exceptions.ValidationError):
-        errors = _flatten(exc.detail)
-        fields = sorted({e["field"] for e in errors if e["field"] != "non_field_errors"})
-        if fields:
-            detail = "Invalid input in: " + ", ".join(fields) + "."
-        else:
-            detail = errors[0]["message"] if errors else "Invalid input."
-        body = problem(response.status_code, detail, "invalid", instance, errors=errors)
+        body = invalid_input(_flatten(exc.detail), instance)
     else:
         detail, code = exc.detail, exc.get_codes()
         if isinstance(detail, dict):  # e.g. simplejwt's {"detail", "code", "messages"}
             code = detail.get("code", exc.default_code)
             detail = detail.get("detail", exc.default_detail)
-        body = problem(response.status_code, detail, str(code), instance)
-        body.update(getattr(exc, "extra", {}) or {})
+        extra = getattr(exc, "extra", {}) or {}
+        body = problem(response.status_code, detail, str(code), instance, **extra)
 
     response.data = body
     renderer = getattr(request, "accepted_renderer", None) if request is not None else None
@@ -142,7 +160,15 @@ def permission_denied(request, exception=None):
 
 
 def not_found(request, exception=None):
-    return _json_problem(request, 404, "Not found.", "not_found")
+    detail = "Not found."
+    # A URL that names nothing but would with (or without) a trailing slash says which.
+    path = request.path_info
+    other = path.rstrip("/") if path.endswith("/") else f"{path}/"
+    urlconf = getattr(request, "urlconf", None)
+    if request.resolver_match is None and other and is_valid_path(other, urlconf):
+        script_prefix = request.path[: len(request.path) - len(path)]
+        detail = f"Not found. Did you mean {script_prefix}{other}?"
+    return _json_problem(request, 404, detail, "not_found")
 
 
 def server_error(request):

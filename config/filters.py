@@ -1,4 +1,5 @@
-"""Query-language pieces shared by every list: strict ordering and user references."""
+"""Query-language pieces shared by every list: strict ordering and user references, and
+the check that every endpoint takes only the query parameters it documents."""
 
 from datetime import UTC
 from functools import cache
@@ -6,9 +7,11 @@ from functools import cache
 import django_filters as filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
+from rest_framework.settings import api_settings
 
 from config.fields import NO_NUL
 
@@ -47,6 +50,42 @@ class RepeatedParametersFilter(BaseFilterBackend):
         if errors:
             raise ValidationError(errors)
         return queryset
+
+
+class StrictQueryMixin:
+    """For views: a query parameter the endpoint does not take is a 400 naming it and the
+    ones it takes, so a typo (`?assigne=me`) never answers the unfiltered list. A list
+    takes what its schema documents, read from the same places drf-spectacular reads:
+    its filterset's filters, its other filter backends' and its pagination's parameters.
+    Every endpoint takes DRF's `format` (`?format=api`, the browsable API)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # OPTIONS describes the endpoint, and as a CORS preflight carries the query of the
+        # request to come.
+        if request.method == "OPTIONS":
+            return
+        accepted = self.query_parameters()
+        unknown = sorted(set(request.query_params) - accepted)
+        if unknown:
+            message = f"Unknown parameter; this endpoint takes: {', '.join(sorted(accepted))}."
+            raise ValidationError(dict.fromkeys(unknown, message), code="unknown_parameter")
+
+    def query_parameters(self) -> set[str]:
+        accepted = {api_settings.URL_FORMAT_OVERRIDE}
+        if getattr(self, "action", None) != "list":
+            return accepted
+        sources = [backend() for backend in self.filter_backends]
+        if self.paginator is not None:
+            sources.append(self.paginator)
+        for source in sources:
+            if isinstance(source, DjangoFilterBackend):
+                # Its own schema method would evaluate the view's queryset.
+                accepted.update(self.filterset_class.base_filters)
+            else:
+                parameters = source.get_schema_operation_parameters(self)
+                accepted.update(parameter["name"] for parameter in parameters)
+        return accepted
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -178,3 +217,34 @@ class RepeatableCharField(forms.MultipleChoiceField):
 @extend_schema_field({"type": "string"})
 class RepeatableCharFilter(filters.MultipleChoiceFilter):
     field_class = RepeatableCharField
+
+
+class NamedChoicesMixin:
+    """A form field whose invalid choice names the valid ones, in their order:
+    `"critical" is not one of lowest, low, medium, high, highest.`"""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        valid = ", ".join(str(value) for value, _ in self.choices if value != "")
+        message = f'"%(value)s" is not one of {valid.replace("%", "%%")}.'
+        self.error_messages["invalid_choice"] = message
+
+
+class NamedChoiceField(NamedChoicesMixin, filters.fields.ChoiceField):
+    pass
+
+
+class NamedMultipleChoiceField(NamedChoicesMixin, filters.fields.MultipleChoiceField):
+    pass
+
+
+class NamedChoiceFilter(filters.ChoiceFilter):
+    """django-filter's ChoiceFilter; an invalid choice names the valid ones."""
+
+    field_class = NamedChoiceField
+
+
+class NamedMultipleChoiceFilter(filters.MultipleChoiceFilter):
+    """django-filter's MultipleChoiceFilter; an invalid choice names the valid ones."""
+
+    field_class = NamedMultipleChoiceField

@@ -12,7 +12,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # could forge a log line or a header.
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
-# Paths the kubelet and Prometheus call inside the cluster.
+# Paths the kubelet and Prometheus call inside the cluster (/metrics asks for its token
+# itself: config/metrics.py).
 INTERNAL_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 

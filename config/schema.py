@@ -1,7 +1,12 @@
-"""OpenAPI additions every operation shares: the problem-details error responses and
-the conditional/idempotency headers, added in one place instead of on each view."""
+"""OpenAPI additions every operation shares: the problem-details error responses, the
+response headers and the idempotency header, added in one place instead of on each view;
+and the AutoSchema that documents what each view declares (conditional requests)."""
+
+from drf_spectacular import openapi
 
 from config.filters import MAX_REPEATS
+from config.http import action_of
+from config.throttling import UserRateThrottle
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -78,6 +83,11 @@ ERRORS = {
         "throttled",
         "Request was throttled. Expected available in 42 seconds.",
     ),
+    "503": (
+        "The database cannot be reached now; retry after the Retry-After header's seconds.",
+        "database_unavailable",
+        "The database is unavailable; retry shortly.",
+    ),
 }
 
 # A URL longer than the HTTP server's request-line limit never reaches the application.
@@ -86,6 +96,44 @@ URI_TOO_LONG = {
     "itself, with an HTML page.",
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
+
+# Response headers, defined once (components/headers) and referenced by every response
+# that sends them: name -> (schema, description).
+HEADERS = {
+    "ETag": (
+        {"type": "string"},
+        "The representation's strong entity tag: send it back as If-None-Match (304 while "
+        "unchanged) or If-Match (412 if it changed since).",
+    ),
+    "Link": (
+        {"type": "string"},
+        'RFC 8288 links to the pages that exist: rel="next", "prev", "first", "last".',
+    ),
+    "RateLimit-Limit": (
+        {"type": "integer"},
+        "Requests allowed per window by the caller's general limit (per user; per client "
+        "address without credentials).",
+    ),
+    "RateLimit-Remaining": ({"type": "integer"}, "Requests left in the current window."),
+    "RateLimit-Reset": (
+        {"type": "integer"},
+        "Seconds until the oldest request counted leaves the window.",
+    ),
+    "Retry-After": ({"type": "integer"}, "Seconds to wait before retrying."),
+    "Idempotent-Replayed": (
+        {"type": "string", "enum": ["true"]},
+        "The stored answer to an earlier request with this Idempotency-Key: nothing was "
+        "created now.",
+    ),
+    "X-Request-ID": (
+        {"type": "string"},
+        "The request's id in the service's logs: the client's own X-Request-ID when it is 1 "
+        "to 128 of A-Z a-z 0-9 . _ : -, else a new one.",
+    ),
+}
+RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+# Answers given before the throttle counts the request: no RateLimit-* on them.
+BEFORE_THE_THROTTLE = {"401", "413"}
 
 PUBLIC_PATHS = {
     "/api/v1/",
@@ -96,6 +144,8 @@ PUBLIC_PATHS = {
 }
 # Public endpoints that still check credentials (a password, a refresh token): 401.
 CREDENTIAL_PATHS = {"/api/v1/auth/login", "/api/v1/auth/refresh"}
+# Answered from the keys in memory: never the 503 of a database that cannot be reached.
+NO_DATABASE_PATHS = {"/.well-known/jwks.json"}
 CREATE_PATHS = {
     "/api/v1/projects",
     "/api/v1/issues",
@@ -177,6 +227,7 @@ def _problem_response(code: str) -> dict:
             "413": "Content Too Large",
             "422": "Unprocessable Content",
             "429": "Too Many Requests",
+            "503": "Service Unavailable",
         }[code],
         "status": int(code),
         "detail": detail,
@@ -205,20 +256,22 @@ def _codes_for(path: str, method: str, operation: dict) -> list[str]:
     query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
     if "{" in path or "page" in query:  # a page past the last one is a 404 too
         codes.append("404")
-    if method in ("post", "put", "patch") or any(
-        p.get("in") == "query" for p in operation.get("parameters", [])
-    ):
-        codes.append("400")
-    elif method == "delete" and "/members/" in path:
-        codes.append("400")  # removing a project's last owner
+    # Any operation: a query parameter it does not take (config.filters.StrictQueryMixin) or
+    # text that is not UTF-8 (config.unicode); writes: invalid input.
+    codes.append("400")
     if method in ("post", "put", "patch"):
         codes.append("413")
-    if method == "patch" or path.endswith("/status"):
+    if "If-Match" in {p.get("name") for p in operation.get("parameters", [])}:
         codes.append("412")
     if path.endswith("/status") or "/members" in path:
         codes.append("409")
     if method == "post" and path in CREATE_PATHS:
-        codes += ["409", "422"]  # the Idempotency-Key is in use by a running request, or reused
+        # The Idempotency-Key is in use by a running request, or reused; a retry of a create
+        # whose result the caller can no longer see (removed from the project, deleted) is
+        # a 404 even where the URL names no object.
+        codes += ["404", "409", "422"]
+    if path not in NO_DATABASE_PATHS:
+        codes.append("503")
     return codes
 
 
@@ -239,10 +292,88 @@ def _repeatable(parameter: dict) -> bool:
     return parameter.get("in") == "query" and array and parameter.get("explode", True)
 
 
+def _send(response: dict, *names: str) -> None:
+    headers = response.setdefault("headers", {})
+    for name in names:
+        headers[name] = {"$ref": f"#/components/headers/{name}"}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, plus what the view itself declares: its conditional requests
+    (ConditionalMixin's etag_actions and if_match_actions) and whether the throttle that
+    reports RateLimit-* counts it. Read from the view, so the schema cannot promise what
+    the view does not do."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        parameters = operation.setdefault("parameters", [])
+        responses = operation["responses"]
+        action = action_of(self.view, self.method)
+        if action in getattr(self.view, "if_match_actions", ()):
+            parameters.append(
+                _header(
+                    "If-Match",
+                    "An ETag from a previous read: the change is made only if the resource "
+                    "still has it (else 412). Without it (or with `*`) the change is made "
+                    "regardless.",
+                )
+            )
+        if action in getattr(self.view, "etag_actions", ()) and "200" in responses:
+            _send(responses["200"], "ETag")
+            if self.method == "GET":
+                parameters.append(
+                    _header(
+                        "If-None-Match",
+                        'ETags from previous reads: 304 if one is still current (W/"x" '
+                        'counts as "x"; `*` as any).',
+                    )
+                )
+                responses["304"] = {
+                    "description": "Not Modified: the ETag in If-None-Match is still current. "
+                    "No body.",
+                }
+                _send(responses["304"], "ETag")
+        if any(issubclass(throttle, UserRateThrottle) for throttle in self.view.throttle_classes):
+            for response in responses.values():
+                _send(response, *RATE_LIMIT_HEADERS)
+        return operation
+
+
+def _add_response_headers(path: str, method: str, operation: dict) -> None:
+    """The headers every answer, or every answer of a kind, carries
+    (config/middleware.py, config/http.py, config/pagination.py)."""
+    responses = operation["responses"]
+    query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
+    counted = any(
+        "RateLimit-Limit" in response.get("headers", {})
+        for code, response in responses.items()
+        if code.startswith("2")
+    )
+    for code, response in responses.items():
+        if "$ref" in response:  # 414: the HTTP server's own answer
+            continue
+        _send(response, "X-Request-ID")
+        # AutoSchema found the throttle on the view: its errors after the count report it too.
+        if counted and code not in BEFORE_THE_THROTTLE:
+            _send(response, *RATE_LIMIT_HEADERS)
+        if code in ("429", "503"):
+            _send(response, "Retry-After")
+    if "page" in query and "200" in responses:
+        _send(responses["200"], "Link")
+    if method == "post" and path in CREATE_PATHS:
+        _send(responses["201"], "Idempotent-Replayed")
+
+
 def add_shared_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS)."""
     result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     result["components"].setdefault("responses", {})["UriTooLong"] = URI_TOO_LONG
+    result["components"]["headers"] = {
+        name: {"description": description, "schema": schema}
+        for name, (schema, description) in HEADERS.items()
+    }
     for path, methods in result.get("paths", {}).items():
         for method, operation in methods.items():
             responses = operation.setdefault("responses", {})
@@ -257,23 +388,15 @@ def add_shared_responses(result, generator, request, public):
                     parameter["allowEmptyValue"] = True
                 if _repeatable(parameter):
                     parameter["schema"]["maxItems"] = MAX_REPEATS
-            if method == "patch" or path.endswith("/status"):
-                parameters.append(
-                    _header(
-                        "If-Match",
-                        "An ETag from a previous read: the change is made only if the resource "
-                        "still has it (else 412). Without it the change is made regardless.",
-                    )
-                )
-            if method == "get" and "{" in path and "200" in responses:
-                parameters.append(
-                    _header("If-None-Match", "An ETag from a previous read: 304 if unchanged.")
-                )
+            _add_response_headers(path, method, operation)
             if method == "post" and path in CREATE_PATHS:
                 key = _header(
                     "Idempotency-Key",
                     "Any unique string (e.g. a UUID). A retry with the same key and body "
-                    "within 24 hours returns the first response instead of creating again.",
+                    "within 24 hours returns the first response instead of creating again, "
+                    "once the checks a new request would pass now have passed (404 if the "
+                    "caller can no longer see what was created, 403 if they may no longer "
+                    "create it).",
                 )
                 key["schema"].update(minLength=1, maxLength=255)
                 parameters.append(key)

@@ -7,6 +7,8 @@ import logging
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from config.clients import client_ip
+
 logger = logging.getLogger(__name__)
 
 
@@ -14,6 +16,10 @@ class FailOpenMixin:
     def get_rate(self):
         # Read at request time so changed settings apply without a restart.
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    def get_ident(self, request):
+        # The service's one notion of the client's address (NUM_PROXIES), not DRF's copy.
+        return client_ip(request)
 
     def allow_request(self, request, view):
         try:

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import JWKSView
-from config import health
+from config import health, metrics
 from config.api import RedocView, api_root, site_root
 
 api_patterns = [
@@ -21,8 +21,9 @@ urlpatterns = [
     path("", site_root, name="site-root"),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
-    # Prometheus scrapes /metrics inside the cluster; the ingress does not route it.
-    path("", include("django_prometheus.urls")),
+    # Prometheus scrapes /metrics inside the cluster, with METRICS_TOKEN; the ingress does
+    # not route it.
+    path("metrics", metrics.metrics, name="metrics"),
     path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
     path("api/v1/", include(api_patterns)),
     path("api/v1/session/", include("rest_framework.urls", namespace="rest_framework")),

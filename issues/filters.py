@@ -26,6 +26,8 @@ from config.fields import NO_NUL
 from config.filters import (
     SEARCH_FIRST,
     TRUE_FALSE,
+    NamedChoiceFilter,
+    NamedMultipleChoiceFilter,
     RepeatableCharFilter,
     UtcIsoDateTimeFilter,
     resolve_user,
@@ -54,16 +56,16 @@ class IssueFilter(filters.FilterSet):
     )
     # distinct=False: a column of the issue itself never repeats rows, and SELECT DISTINCT
     # over every column would sort the whole match.
-    status = filters.MultipleChoiceFilter(
+    status = NamedMultipleChoiceFilter(
         choices=Issue.Status.choices, distinct=False, help_text="Repeat for several."
     )
-    priority = filters.MultipleChoiceFilter(
+    priority = NamedMultipleChoiceFilter(
         choices=[(p.label, p.label) for p in Issue.Priority],
         method="filter_priority",
         help_text="Repeat for several.",
     )
-    type = filters.ChoiceFilter(choices=Issue.Type.choices)
-    resolution = filters.ChoiceFilter(choices=Issue.Resolution.choices)
+    type = NamedChoiceFilter(choices=Issue.Type.choices)
+    resolution = NamedChoiceFilter(choices=Issue.Resolution.choices)
     assignee = filters.CharFilter(
         method="filter_assignee", help_text="A username, `me`, or `none` (unassigned)."
     )
@@ -77,7 +79,7 @@ class IssueFilter(filters.FilterSet):
     updated_before = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
     due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte")
-    is_open = filters.ChoiceFilter(
+    is_open = NamedChoiceFilter(
         choices=TRUE_FALSE,
         method="filter_is_open",
         help_text="true: open, in_progress or in_review; false: resolved or closed.",
@@ -197,7 +199,7 @@ class IssueSearchFilter(BaseFilterBackend):
 
 
 class IssueEventFilter(filters.FilterSet):
-    kind = filters.MultipleChoiceFilter(choices=IssueEvent.Kind.choices)
+    kind = NamedMultipleChoiceFilter(choices=IssueEvent.Kind.choices)
     actor = filters.CharFilter(method="filter_actor", help_text="A username or `me`.")
 
     class Meta:

@@ -8,7 +8,12 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from config.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictSearchFilter
+from config.filters import (
+    RepeatedParametersFilter,
+    StrictOrderingFilter,
+    StrictQueryMixin,
+    StrictSearchFilter,
+)
 from config.http import ConditionalMixin, IdempotentCreateMixin
 from config.pagination import FlexiblePagination
 from projects.permissions import (
@@ -159,6 +164,7 @@ class IssueCreateMixin(IdempotentCreateMixin):
 
 
 class IssueViewSet(
+    StrictQueryMixin,
     ConditionalMixin,
     IssueListMixin,
     IssueCreateMixin,
@@ -172,6 +178,8 @@ class IssueViewSet(
     serializer_class = IssueSerializer
     lookup_field = "key"
     lookup_value_regex = "[^/]+"
+    etag_actions = ("list", "retrieve", "partial_update", "change_status", "transitions")
+    if_match_actions = ("partial_update", "destroy", "change_status")
 
     def get_permissions(self):
         rules = [IsAuthenticated(), IsProjectViewer()]
@@ -202,14 +210,15 @@ class IssueViewSet(
     def partial_update(self, request, key=None):
         with transaction.atomic():
             issue = self.get_object(lock=True)
-            self.check_if_match(IssueSerializer(issue).data)
+            self.check_if_match(issue)
             serializer = self.get_serializer(issue, data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
             services.issue_update(issue=issue, actor=request.user, **serializer.validated_data)
         return Response(IssueSerializer(get_visible_issue(request.user, key)).data)
 
     def perform_destroy(self, instance):
-        services.issue_delete(issue=instance)
+        with transaction.atomic():
+            services.issue_delete(issue=self.locked_if_match(instance))
 
     @extend_schema(
         request=TransitionRequestSerializer,
@@ -230,7 +239,7 @@ class IssueViewSet(
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             issue = self.get_object(lock=True)
-            self.check_if_match(IssueSerializer(issue).data)
+            self.check_if_match(issue)
             services.issue_transition(issue=issue, user=request.user, **serializer.validated_data)
         return Response(IssueSerializer(get_visible_issue(request.user, key)).data)
 
@@ -244,7 +253,9 @@ class IssueViewSet(
         return Response(TransitionOptionSerializer(options, many=True).data)
 
 
-class IssueEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class IssueEventViewSet(
+    StrictQueryMixin, ConditionalMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
     """An issue's history, oldest first."""
 
     queryset = IssueEvent.objects.none()  # for the schema; get_queryset() scopes to the issue
@@ -284,6 +295,8 @@ class IssueEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
 )
 class ProjectIssueViewSet(
+    StrictQueryMixin,
+    ConditionalMixin,
     ProjectScopedMixin,
     IssueListMixin,
     IssueCreateMixin,
@@ -312,6 +325,8 @@ class ProjectIssueViewSet(
 
 
 class LabelViewSet(
+    StrictQueryMixin,
+    ConditionalMixin,
     ProjectScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -345,7 +360,11 @@ class LabelViewSet(
         )
 
     def perform_update(self, serializer):
-        services.label_update(label=serializer.instance, **serializer.validated_data)
+        with transaction.atomic():
+            serializer.instance = services.label_update(
+                label=self.locked_if_match(serializer.instance), **serializer.validated_data
+            )
 
     def perform_destroy(self, instance):
-        services.label_delete(label=instance)
+        with transaction.atomic():
+            services.label_delete(label=self.locked_if_match(instance))

@@ -1,6 +1,6 @@
 import django_filters as filters
 
-from config.filters import TRUE_FALSE
+from config.filters import TRUE_FALSE, NamedChoiceFilter, NamedMultipleChoiceFilter
 
 from .models import Membership, Project, Role
 
@@ -8,13 +8,13 @@ ROLE_NAMES = [(role.label, role.label) for role in Role]
 
 
 class ProjectFilter(filters.FilterSet):
-    visibility = filters.ChoiceFilter(choices=Project.Visibility.choices)
-    role = filters.ChoiceFilter(
+    visibility = NamedChoiceFilter(choices=Project.Visibility.choices)
+    role = NamedChoiceFilter(
         choices=ROLE_NAMES,
         method="filter_role",
         help_text="Only projects where the caller's role is at least this one.",
     )
-    archived = filters.ChoiceFilter(
+    archived = NamedChoiceFilter(
         choices=TRUE_FALSE,
         method="filter_archived",
         help_text="true: only archived projects; false (the default): only active ones.",
@@ -41,7 +41,7 @@ class ProjectFilter(filters.FilterSet):
 
 
 class MembershipFilter(filters.FilterSet):
-    role = filters.MultipleChoiceFilter(
+    role = NamedMultipleChoiceFilter(
         choices=ROLE_NAMES, method="filter_role", help_text="Repeat for several."
     )
 

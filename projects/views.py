@@ -8,7 +8,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from config.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictSearchFilter
+from config.filters import (
+    RepeatedParametersFilter,
+    StrictOrderingFilter,
+    StrictQueryMixin,
+    StrictSearchFilter,
+)
 from config.http import ConditionalMixin, IdempotentCreateMixin
 
 from . import services
@@ -51,7 +56,9 @@ class ProjectScopedMixin:
         return self._project
 
 
-class ProjectViewSet(ConditionalMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
+class ProjectViewSet(
+    StrictQueryMixin, ConditionalMixin, IdempotentCreateMixin, viewsets.ModelViewSet
+):
     """Projects the caller can see; archived ones are listed with `?archived=true`."""
 
     serializer_class = ProjectSerializer
@@ -73,6 +80,7 @@ class ProjectViewSet(ConditionalMixin, IdempotentCreateMixin, viewsets.ModelView
     lookup_field = "key"
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    etag_actions = ("list", "retrieve", "partial_update", "archive", "unarchive", "permissions_me")
     permission_classes_by_action = {
         "partial_update": [IsProjectMaintainer, IsProjectActive],
         "destroy": [IsProjectOwner],
@@ -99,17 +107,13 @@ class ProjectViewSet(ConditionalMixin, IdempotentCreateMixin, viewsets.ModelView
 
     def perform_update(self, serializer):
         with transaction.atomic():
-            project = (
-                visible_projects(self.request.user)
-                .select_for_update(of=("self",))
-                .get(pk=serializer.instance.pk)
+            serializer.instance = services.project_update(
+                project=self.locked_if_match(serializer.instance), **serializer.validated_data
             )
-            self.check_if_match(self.get_serializer(project).data)
-            services.project_update(project=project, **serializer.validated_data)
-        serializer.instance = project
 
     def perform_destroy(self, instance):
-        services.project_delete(project=instance)
+        with transaction.atomic():
+            services.project_delete(project=self.locked_if_match(instance))
 
     @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
@@ -133,6 +137,8 @@ class ProjectViewSet(ConditionalMixin, IdempotentCreateMixin, viewsets.ModelView
 
 
 class MembershipViewSet(
+    StrictQueryMixin,
+    ConditionalMixin,
     ProjectScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -208,9 +214,12 @@ class MembershipViewSet(
     def perform_update(self, serializer):
         if "role" not in serializer.validated_data:
             raise ValidationError({"role": "This field is required."}, code="required")
-        services.membership_change_role(
-            membership=serializer.instance, role=serializer.validated_data["role"]
-        )
+        with transaction.atomic():
+            serializer.instance = services.membership_change_role(
+                membership=self.locked_if_match(serializer.instance),
+                role=serializer.validated_data["role"],
+            )
 
     def perform_destroy(self, instance):
-        services.membership_remove(membership=instance)
+        with transaction.atomic():
+            services.membership_remove(membership=self.locked_if_match(instance))

@@ -29,6 +29,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import typing
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -167,8 +168,12 @@ class Flow:
     @staticmethod
     def _body(module, data: dict):
         """The operation's request model built from `data`, as a typed client would."""
-        model = inspect.signature(module.sync_detailed).parameters["body"].annotation
-        return model.from_dict(data) if hasattr(model, "from_dict") else data
+        annotation = inspect.signature(module.sync_detailed).parameters["body"].annotation
+        # A model, or for an optional body (PATCH) `Model | Unset`.
+        for model in (annotation, *typing.get_args(annotation)):
+            if hasattr(model, "from_dict"):
+                return model.from_dict(data)
+        return data
 
 
 def user_flow(flow: Flow) -> None:

@@ -187,6 +187,10 @@ def fuzz_env(tmp: Path, database_url: str) -> dict[str, str]:
         "THROTTLE_LOGIN": "100000/min",
         "THROTTLE_REGISTER": "100000/min",
         "THROTTLE_REFRESH": "100000/min",
+        # Its made-up logins fail; at the production limit every login after the 20th would
+        # be the lockout's 429.
+        "LOGIN_FAILURES_PER_ADDRESS": "100000",
+        "LOGIN_FAILURES_PER_ACCOUNT": "100000",
     }
 
 

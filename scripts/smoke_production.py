@@ -43,6 +43,7 @@ DATABASE = f"tracker_smoke_{os.getpid()}"  # its own, so runs side by side do no
 HOST = "tracker.test"  # the public host name, as the ingress forwards it
 HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}  # what the ingress adds
 POD_IP_HOST = "10.1.2.3:8000"  # how the kubelet and Prometheus address the pod
+METRICS_TOKEN = secrets.token_urlsafe(32)  # what Prometheus sends for /metrics
 PASSWORD = "correct horse battery staple"  # noqa: S105
 
 results: list[tuple[bool, str, str]] = []
@@ -136,6 +137,7 @@ def production_env(tmp: Path, database_url: str, key_path: Path) -> dict[str, st
         "STATIC_ROOT": str(tmp / "static"),
         "SECURE_HSTS_SECONDS": "31536000",
         "NUM_PROXIES": "1",
+        "METRICS_TOKEN": METRICS_TOKEN,
         "LOG_LEVEL": "INFO",
     }
 
@@ -319,7 +321,23 @@ def check_api_flow(server: Server) -> None:
 
 
 def check_metrics(server: Server) -> None:
-    status, _, body = server.request("GET", "/metrics")
+    # Sent from loopback: the peer address earns nothing, nor does a forwarding header.
+    for name, sent in (
+        ("without a token", {}),
+        ("with a wrong token", {"Authorization": "Bearer wrong"}),
+        ("with a forged X-Forwarded-For", {"X-Forwarded-For": "127.0.0.1"}),
+    ):
+        status, headers, body = server.request("GET", "/metrics", sent)
+        check(
+            f"/metrics {name} is a problem+json 404 without metrics",
+            status == 404
+            and headers.get("Content-Type") == "application/problem+json"
+            and b"django_" not in body,
+            f"{status} {body[:100]!r}",
+        )
+    status, _, body = server.request(
+        "GET", "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
     text = body.decode()
     for name in (
         "django_http_requests_total_by_view_transport_method_total",

@@ -41,6 +41,12 @@ def test_every_operation_documents_errors_and_auth(generated):
     assert "If-Match" in [p["name"] for p in status["parameters"]]
 
 
+def test_creates_document_the_404_of_a_replay_the_caller_can_no_longer_see(generated):
+    paths = yaml.safe_load(generated)["paths"]
+    for path in ("/api/v1/issues", "/api/v1/projects"):
+        assert "404" in paths[path]["post"]["responses"], path
+
+
 def test_docs_pages_are_served_with_local_assets(client):
     for url in ("/api/v1/docs/", "/api/v1/redoc/"):
         response = client.get(url)

@@ -45,8 +45,14 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestIdMiddleware",
     "config.middleware.InternalEndpointsMiddleware",
+    # Outside every middleware that answers an API request itself (413, 404), so those
+    # answers are private too.
+    "config.http.PrivateCacheMiddleware",
     "config.http.RequestBodyLimitMiddleware",
     "config.http.NulInPathMiddleware",
+    "config.http.Utf8Middleware",
+    # Outside CommonMiddleware, whose APPEND_SLASH redirects it leaves alone.
+    "config.http.ApiNotFoundMiddleware",
     "config.http.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files with far-future caching, before anything that touches sessions.
@@ -129,6 +135,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Failed password checks allowed per client address and per account (the login as typed,
+# in any case) in each window of LOGIN_FAILURE_WINDOW seconds, counted together for every
+# login (API, browsable API, admin); past either, logins are refused until the window ends.
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+
+# Proxies in front of the service (the ingress) whose X-Forwarded-For entries are trusted
+# for the client's address (config.clients.client_ip). 0: none, the peer is the client; a
+# forwarding header is then anyone's to forge.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -162,12 +180,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "config.parsers.FormParser",
+        "config.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the conditional requests and rate-limit headers views declare.
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.problem_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env("THROTTLE_LOGIN", default="10/min"),
@@ -175,9 +194,8 @@ REST_FRAMEWORK = {
         "refresh": env("THROTTLE_REFRESH", default="30/min"),
         "user": env("THROTTLE_USER", default="5000/hour"),
     },
-    # Proxies in front of the app (the ingress) whose X-Forwarded-For is trusted
-    # for the client address used by throttles.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0) or None,
+    # DRF's own get_ident agrees with config.clients.client_ip, which ours call.
+    "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -231,6 +249,12 @@ SIMPLE_JWT = {
 
 # Larger request bodies are refused with 413 (1 MiB holds any valid issue or comment).
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
+
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; blank (the default) turns
+# it off: the application port is open to whoever reaches it (config/metrics.py says why).
+# Stripped because a Secret made from a file keeps its newline, and Prometheus strips its
+# credentials file.
+METRICS_TOKEN = env("METRICS_TOKEN", default="").strip()
 
 # With Redis, revoked access-token ids are answered from the cache (no SQL);
 # a per-process cache would not see revocations made by other workers.

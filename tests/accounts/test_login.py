@@ -153,3 +153,16 @@ def test_a_superuser_is_a_site_admin(db, password):
     assert admin.role == User.Role.ADMIN
     assert admin.is_site_admin
     assert str(admin) == "root"
+
+
+def test_token_pairs_are_never_stored_by_a_cache(api_client, alice, password):
+    """RFC 6749 (5.1): answers carrying tokens are `no-store`, not the API's `no-cache`."""
+    login = api_client.post(LOGIN, {"username": "alice", "password": password}, format="json")
+    refresh = api_client.post(
+        "/api/v1/auth/refresh", {"refresh_token": login.json()["refresh_token"]}, format="json"
+    )
+
+    for response in (login, refresh):
+        assert response.status_code == 200
+        assert response["Cache-Control"] == "no-store"
+        assert "access_token" in response.json()

@@ -1,9 +1,10 @@
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from accounts.models import TokenFamily, User
 from accounts.services import token_pair_for_user
+from config.clients import client_ip
 
 pytestmark = pytest.mark.django_db
 
@@ -30,17 +31,33 @@ def _assert_throttled(response):
     assert body["title"] == "Too Many Requests"
 
 
+# With no proxy trusted (the default), a client sending a new X-Forwarded-For with each
+# request is still one client: its peer address.
+CLIENTS = pytest.mark.parametrize(
+    "headers",
+    [lambda n: {}, lambda n: {"HTTP_X_FORWARDED_FOR": f"198.51.100.{n}"}],
+    ids=["plain", "forged-x-forwarded-for"],
+)
+
+
 @LIMITED
-def test_the_fourth_login_in_a_minute_is_throttled(api_client, user, password):
+@CLIENTS
+def test_the_fourth_login_in_a_minute_is_throttled(api_client, user, password, headers):
     attempts = [
         api_client.post(
-            "/api/v1/auth/login", {"username": user.username, "password": "wrong"}, format="json"
+            "/api/v1/auth/login",
+            {"username": user.username, "password": "wrong"},
+            format="json",
+            **headers(n),
         )
-        for _ in range(3)
+        for n in range(3)
     ]
 
     response = api_client.post(
-        "/api/v1/auth/login", {"username": user.username, "password": password}, format="json"
+        "/api/v1/auth/login",
+        {"username": user.username, "password": password},
+        format="json",
+        **headers(3),
     )
 
     assert [a.status_code for a in attempts] == [401, 401, 401]
@@ -63,12 +80,14 @@ def test_login_throttle_counts_per_client_address(api_client, user, password):
 
 
 @LIMITED
-def test_the_fourth_registration_in_a_minute_is_throttled(api_client, password):
+@CLIENTS
+def test_the_fourth_registration_in_a_minute_is_throttled(api_client, password, headers):
     def register(n):
         return api_client.post(
             "/api/v1/auth/register",
             {"username": f"new{n}", "email": f"new{n}@example.com", "password": password},
             format="json",
+            **headers(n),
         )
 
     statuses = [register(n).status_code for n in range(3)]
@@ -81,18 +100,71 @@ def test_the_fourth_registration_in_a_minute_is_throttled(api_client, password):
 
 
 @LIMITED
-def test_the_fourth_refresh_in_a_minute_is_throttled(api_client, user):
+@CLIENTS
+def test_the_fourth_refresh_in_a_minute_is_throttled(api_client, user, headers):
     refresh = str(token_pair_for_user(user=user).refresh)
-    for _ in range(3):
+    for n in range(3):
         response = api_client.post(
-            "/api/v1/auth/refresh", {"refresh_token": refresh}, format="json"
+            "/api/v1/auth/refresh", {"refresh_token": refresh}, format="json", **headers(n)
         )
         assert response.status_code == 200
         refresh = response.json()["refresh_token"]
     family = TokenFamily.objects.get(user=user)
 
-    response = api_client.post("/api/v1/auth/refresh", {"refresh_token": refresh}, format="json")
+    response = api_client.post(
+        "/api/v1/auth/refresh", {"refresh_token": refresh}, format="json", **headers(3)
+    )
 
     _assert_throttled(response)
     after = TokenFamily.objects.get(user=user)
     assert (after.current_jti, after.revoked_at) == (family.current_jti, None)
+
+
+@LIMITED
+@override_settings(NUM_PROXIES=1)
+def test_behind_one_trusted_proxy_the_last_forwarded_address_is_the_client(
+    api_client, user, password
+):
+    def login(forwarded_for, guess="wrong"):
+        return api_client.post(
+            "/api/v1/auth/login",
+            {"username": user.username, "password": guess},
+            format="json",
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+            REMOTE_ADDR="10.0.0.1",  # the ingress, the peer of every request
+        )
+
+    # The client forges a new first entry each time; the proxy appends its real address.
+    statuses = [login(f"198.51.100.{n}, 203.0.113.7").status_code for n in range(3)]
+    forged = login("198.51.100.9, 203.0.113.7", password)
+    other_client = login("203.0.113.8", password)
+
+    assert statuses == [401, 401, 401]
+    _assert_throttled(forged)
+    assert other_client.status_code == 200
+    assert other_client.json()["token_type"] == "Bearer"
+    assert TokenFamily.objects.filter(user=user).count() == 1
+
+
+PEER = "10.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("num_proxies", "forwarded_for", "client"),
+    [
+        (0, None, PEER),
+        (0, "203.0.113.7", PEER),
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "1.2.3.4,203.0.113.7", "203.0.113.7"),
+        (1, None, PEER),  # reached without passing the proxy
+        (2, "1.2.3.4, 203.0.113.7, 10.0.0.2", "203.0.113.7"),
+        (2, "203.0.113.7", "203.0.113.7"),
+    ],
+)
+def test_the_client_address_trusts_only_the_configured_proxies(
+    settings, num_proxies, forwarded_for, client
+):
+    settings.NUM_PROXIES = num_proxies
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
+
+    assert client_ip(RequestFactory().get("/", REMOTE_ADDR=PEER, **headers)) == client

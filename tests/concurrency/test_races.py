@@ -10,7 +10,7 @@ from accounts.services import token_pair_for_user
 from accounts.tokens import RefreshToken
 from issues.models import Issue, IssueEvent
 from projects.models import Project
-from tests.factories import IssueFactory
+from tests.factories import CommentFactory, IssueFactory, LabelFactory
 from tests.threads import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -106,3 +106,36 @@ def test_parallel_patches_with_one_etag_have_one_winner_and_lose_no_update(
     assert [(e.field, e.old_value, e.new_value) for e in changes] == [
         ("title", "Before", issue.title)
     ]
+
+
+@pytest.mark.parametrize("kind", ["me", "project", "label", "member", "comment"])
+def test_parallel_changes_with_one_etag_have_one_winner_for_every_resource(
+    project, member_of, client_for, kind
+):
+    """The comparison with If-Match and the write hold the row lock together, so of many
+    clients sending the same ETag exactly one changes the resource."""
+    owner = project.created_by
+    label = LabelFactory(project=project)
+    member = member_of(project, "viewer")
+    comment = CommentFactory(issue=IssueFactory(project=project, reporter=owner), author=owner)
+    url, field = {
+        "me": ("/api/v1/me", "display_name"),
+        "project": (f"/api/v1/projects/{project.key}", "name"),
+        "label": (f"/api/v1/projects/{project.key}/labels/{label.pk}", "name"),
+        "member": (f"/api/v1/projects/{project.key}/members/{member.username}", "role"),
+        "comment": (f"/api/v1/comments/{comment.pk}", "body"),
+    }[kind]
+    values = ["reporter", "developer", "maintainer"] if kind == "member" else None
+    clients = [client_for(owner) for _ in range(10)]
+    etag = clients[0].get(url)["ETag"]
+
+    def patch(client, n):
+        value = values[n % 3] if values else f"Edit {n}"
+        return lambda: client.patch(url, {field: value}, format="json", HTTP_IF_MATCH=etag)
+
+    responses = race([patch(c, n) for n, c in enumerate(clients)])
+
+    assert _codes(responses) == {200: 1, 412: 9}, [r.content for r in responses[:3]]
+    [winner] = [r for r in responses if r.status_code == 200]
+    assert clients[0].get(url).json()[field] == winner.json()[field]
+    assert clients[0].get(url)["ETag"] == winner["ETag"] != etag

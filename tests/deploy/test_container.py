@@ -80,3 +80,18 @@ def test_compose_database_and_redis_have_healthchecks_and_a_named_volume():
 
 def test_compose_reads_the_env_file():
     assert COMPOSE["services"]["web"]["env_file"] == [{"path": ".env", "required": True}]
+
+
+def test_compose_trusts_no_forwarded_for():
+    """Nothing stands in front of Compose's web: a forwarding header is the client's own."""
+    assert COMPOSE["services"]["web"]["environment"]["NUM_PROXIES"] == "0"
+
+
+def test_compose_metrics_are_off_until_the_env_file_sets_a_token():
+    """web publishes its port with nothing in front: /metrics needs METRICS_TOKEN, which
+    .env (copied from .env.sample, blank) provides and nothing in the file overrides."""
+    sample = (ROOT / ".env.sample").read_text().splitlines()
+
+    assert "METRICS_TOKEN=" in sample
+    for name, service in COMPOSE["services"].items():
+        assert "METRICS_TOKEN" not in service.get("environment", {}), name

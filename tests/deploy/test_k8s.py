@@ -258,6 +258,20 @@ def test_prometheus_scrapes_the_pods_metrics():
     assert annotations["prometheus.io/path"] == "/metrics"
 
 
+def test_the_web_pods_get_the_metrics_token_from_the_secret():
+    """Without it /metrics is a 404 to everyone, Prometheus included (test_metrics.py)."""
+    (container,) = pod_spec(one("Deployment"))["containers"]
+    env = {v["name"]: v.get("valueFrom") for v in container["env"]}
+    (secret,) = resources("Secret")
+    (config,) = resources("ConfigMap")
+
+    assert env["METRICS_TOKEN"] == {
+        "secretKeyRef": {"name": secret["metadata"]["name"], "key": "METRICS_TOKEN"}
+    }
+    assert "REPLACE_WITH" in secret["stringData"]["METRICS_TOKEN"]
+    assert "METRICS_TOKEN" not in config["data"]
+
+
 def test_ingress_serves_tls_and_does_not_route_metrics_or_probes():
     spec = one("Ingress")["spec"]
     hosts = {rule["host"] for rule in spec["rules"]}
@@ -285,3 +299,8 @@ def test_autoscaler_scales_the_deployment_on_cpu_and_memory():
     assert {m["resource"]["name"] for m in hpa["metrics"]} == {"cpu", "memory"}
     assert hpa["minReplicas"] >= 2
     assert "replicas" not in one("Deployment")["spec"]
+
+
+def test_the_ingress_is_the_one_proxy_whose_forwarded_for_is_trusted():
+    """One trusted hop: the client is the address the ingress appended (config.clients)."""
+    assert one("ConfigMap")["data"]["NUM_PROXIES"] == "1"

@@ -50,8 +50,11 @@ def test_api_errors_carry_the_request_id_too(client):
 def test_probes_and_metrics_answer_when_addressed_by_pod_ip(client, path, settings):
     """The kubelet and Prometheus send Host: <pod IP>:8000, which is not an allowed host."""
     settings.SECURE_SSL_REDIRECT = True
+    settings.METRICS_TOKEN = "scrape-token"
 
-    response = client.get(path, HTTP_HOST="10.42.0.17:8000")
+    response = client.get(
+        path, HTTP_HOST="10.42.0.17:8000", HTTP_AUTHORIZATION="Bearer scrape-token"
+    )
 
     assert response.status_code == 200
 
@@ -62,10 +65,11 @@ def test_other_paths_still_refuse_unknown_hosts(client):
     assert response.status_code == 400
 
 
-def test_metrics_are_in_prometheus_text_format(client):
+def test_metrics_are_in_prometheus_text_format(client, settings):
+    settings.METRICS_TOKEN = "scrape-token"
     client.get("/health")
 
-    response = client.get("/metrics")
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token")
 
     assert response["Content-Type"].startswith("text/plain")
     body = response.content.decode()

@@ -1,16 +1,17 @@
 """HTTP semantics: ETag and If-None-Match (304), If-Match (412, nothing changed),
-Idempotency-Key (replay, 422 on a different body), RateLimit-* and Retry-After, 413 for
-large bodies, 400 for JSON that does not parse."""
+Idempotency-Key (replay, 422 on a different body), RateLimit-* and Retry-After,
+Cache-Control, 413 for large bodies, 400 for JSON that does not parse."""
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from comments.models import Comment
 from config import http
 from issues.models import Issue, IssueEvent
 from projects.models import Project
 from tests.factories import CommentFactory, IssueFactory, LabelFactory, UserFactory
+from tests.state import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,16 @@ def comment(issue, owner):
     return CommentFactory(issue=issue, author=owner, body="First words")
 
 
+@pytest.fixture
+def label(project):
+    return LabelFactory(project=project, name="backend")
+
+
+@pytest.fixture
+def member(project, member_of):
+    return member_of(project, "developer")
+
+
 def issue_state(issue) -> tuple:
     fresh = Issue.objects.get(pk=issue.pk)
     return (
@@ -45,22 +56,46 @@ def issue_state(issue) -> tuple:
     )
 
 
-def detail_url(kind, project, issue, comment) -> str:
+@pytest.fixture
+def urls(project, issue, comment, label, member):
+    """The URL of each kind of resource a client can change."""
     return {
+        "me": "/api/v1/me",
         "issue": f"/api/v1/issues/{issue.key}",
         "project": f"/api/v1/projects/{project.key}",
         "comment": f"/api/v1/comments/{comment.pk}",
-    }[kind]
+        "label": f"/api/v1/projects/{project.key}/labels/{label.pk}",
+        "member": f"/api/v1/projects/{project.key}/members/{member.username}",
+    }
+
+
+# A change to each kind of resource: (field, new value).
+CHANGES = {
+    "me": ("display_name", "Changed"),
+    "issue": ("title", "Changed"),
+    "project": ("name", "Changed"),
+    "comment": ("body", "Changed"),
+    "label": ("name", "changed"),
+    "member": ("role", "maintainer"),
+}
+KINDS = list(CHANGES)
+# (kind, method) of every change that honours If-Match; /me cannot be deleted.
+WRITES = [(kind, "patch") for kind in KINDS] + [(k, "delete") for k in KINDS if k != "me"]
+
+
+def write(client, url, kind, method, **headers):
+    if method == "delete":
+        return client.delete(url, **headers)
+    field, value = CHANGES[kind]
+    return client.patch(url, {field: value}, format="json", **headers)
 
 
 # -- ETag and If-None-Match ---------------------------------------------------------------
 
-DETAILS = ["issue", "project", "comment"]
 
-
-@pytest.mark.parametrize("kind", DETAILS)
-def test_details_carry_a_strong_etag_and_answer_304_to_it(project, issue, comment, client, kind):
-    url = detail_url(kind, project, issue, comment)
+@pytest.mark.parametrize("kind", KINDS)
+def test_details_carry_a_strong_etag_and_answer_304_to_it(urls, client, kind):
+    url = urls[kind]
     first = client.get(url)
     tag = first["ETag"]
     assert first.status_code == 200
@@ -80,32 +115,60 @@ def test_details_carry_a_strong_etag_and_answer_304_to_it(project, issue, commen
     assert stale.json() == first.json()
 
 
-@pytest.mark.parametrize(
-    ("kind", "change"),
-    [
-        ("issue", {"title": "Changed"}),
-        ("project", {"name": "Renamed"}),
-        ("comment", {"body": "Second thoughts"}),
-    ],
-)
-def test_a_change_gives_a_new_etag_and_the_old_one_gets_a_full_answer(
-    project, issue, comment, client, kind, change
-):
-    url = detail_url(kind, project, issue, comment)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_change_gives_a_new_etag_and_the_old_one_gets_a_full_answer(urls, client, kind):
+    url = urls[kind]
     old = client.get(url)["ETag"]
-    patched = client.patch(url, change, format="json")
+    patched = write(client, url, kind, "patch")
     assert patched.status_code == 200, patched.content
     after = client.get(url, HTTP_IF_NONE_MATCH=old)
     assert after.status_code == 200
     assert after["ETag"] != old
     assert after["ETag"] == patched["ETag"]  # the PATCH answer's tag is the new state's
-    field, value = next(iter(change.items()))
+    field, value = CHANGES[kind]
     assert after.json()[field] == value
 
 
-def test_lists_and_errors_carry_no_etag(project, issue, client):
-    assert "ETag" not in client.get("/api/v1/issues")
+@pytest.mark.parametrize("header", ['W/"{tag}"', '"other", W/"{tag}"', "*"])
+def test_if_none_match_compares_weakly_and_takes_a_star(urls, client, header):
+    tag = client.get(urls["label"])["ETag"].strip('"')
+    response = client.get(urls["label"], HTTP_IF_NONE_MATCH=header.format(tag=tag))
+    assert response.status_code == 304
+    assert response.content == b""
+
+
+def test_a_list_etag_covers_the_whole_page(project, label, client):
+    url = f"/api/v1/projects/{project.key}/labels"
+    first = client.get(url, {"page_size": 1})
+    tag = first["ETag"]
+    assert first.json()["count"] == 1
+    cached = client.get(url, {"page_size": 1}, HTTP_IF_NONE_MATCH=tag)
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert cached["ETag"] == tag
+
+    # A label on the next page changes no row of this one, but the count and the links.
+    LabelFactory(project=project, name="zzz")
+    after = client.get(url, {"page_size": 1}, HTTP_IF_NONE_MATCH=tag)
+    assert after.status_code == 200
+    assert after.json()["results"] == first.json()["results"]
+    assert after.json()["count"] == 2
+    assert after["ETag"] != tag
+    second_page = client.get(url, {"page_size": 1, "page": 2})
+    assert second_page["ETag"] not in (tag, after["ETag"])
+
+
+def test_errors_and_the_browsable_api_carry_no_etag(project, issue, client):
     assert "ETag" not in client.get(f"/api/v1/issues/{project.key}-999")
+    assert "ETag" not in client.get("/api/v1/issues", {"status": "nonsense"})
+    # The HTML page is another representation of the same resource: the JSON's strong tag
+    # must not name it, so it has none and a 304 never answers for it.
+    url = f"/api/v1/projects/{project.key}"
+    tag = client.get(url)["ETag"]
+    html = client.get(url, HTTP_ACCEPT="text/html", HTTP_IF_NONE_MATCH=tag)
+    assert html.status_code == 200
+    assert "ETag" not in html
+    assert project.name.encode() in html.content
 
 
 # -- If-Match -----------------------------------------------------------------------------
@@ -191,26 +254,72 @@ def test_a_status_change_with_the_current_if_match_proceeds(issue, client):
     assert Issue.objects.get(pk=issue.pk).status == "open"
 
 
-def test_a_project_patch_honours_if_match(project, client):
-    url = f"/api/v1/projects/{project.key}"
-    tag = client.get(url)["ETag"]
-    stale = client.patch(url, {"name": "Stale"}, format="json", HTTP_IF_MATCH='"stale"')
-    assert stale.status_code == 412
-    assert Project.objects.get(pk=project.pk).name == project.name
-    fresh = client.patch(url, {"name": "Fresh"}, format="json", HTTP_IF_MATCH=tag)
-    assert fresh.status_code == 200, fresh.content
-    assert Project.objects.get(pk=project.pk).name == "Fresh"
+def assert_precondition_failed(response, url) -> None:
+    assert response.status_code == 412, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Precondition Failed",
+        "status": 412,
+        "detail": "The resource has changed since you read it (If-Match did not match).",
+        "code": "precondition_failed",
+        "instance": url,
+    }
 
 
-def test_a_comment_patch_honours_if_match(comment, client):
-    url = f"/api/v1/comments/{comment.pk}"
+@pytest.mark.parametrize(("kind", "method"), WRITES)
+@pytest.mark.parametrize("precondition", ['"stale"', 'W/"{tag}"', '"{tag}x"'])
+def test_a_write_with_a_stale_if_match_is_a_412_and_changes_nothing(
+    urls, client, kind, method, precondition
+):
+    url = urls[kind]
+    tag = client.get(url)["ETag"].strip('"')
+    before = database_state()
+    response = write(client, url, kind, method, HTTP_IF_MATCH=precondition.format(tag=tag))
+    assert_precondition_failed(response, url)
+    assert database_state() == before
+
+
+@pytest.mark.parametrize(("kind", "method"), WRITES)
+def test_a_write_to_what_changed_since_it_was_read_is_a_412(urls, client, kind, method):
+    url = urls[kind]
     tag = client.get(url)["ETag"]
-    stale = client.patch(url, {"body": "Stale"}, format="json", HTTP_IF_MATCH='"stale"')
-    assert stale.status_code == 412
-    assert Comment.objects.get(pk=comment.pk).body == "First words"
-    fresh = client.patch(url, {"body": "Fresh"}, format="json", HTTP_IF_MATCH=tag)
-    assert fresh.status_code == 200, fresh.content
-    assert Comment.objects.get(pk=comment.pk).body == "Fresh"
+    meanwhile = write(client, url, kind, "patch")  # someone else's change, without If-Match
+    assert meanwhile.status_code == 200, meanwhile.content
+    before = database_state()
+    response = write(client, url, kind, method, HTTP_IF_MATCH=tag)
+    assert_precondition_failed(response, url)
+    assert database_state() == before
+
+
+@pytest.mark.parametrize(("kind", "method"), WRITES)
+@pytest.mark.parametrize("precondition", ["current", "listed", "*", None])
+def test_a_write_with_a_matching_or_no_if_match_proceeds(urls, client, kind, method, precondition):
+    url = urls[kind]
+    tag = client.get(url)["ETag"]
+    headers = {
+        "current": {"HTTP_IF_MATCH": tag},
+        "listed": {"HTTP_IF_MATCH": f'"nope", {tag}'},
+        "*": {"HTTP_IF_MATCH": "*"},
+        None: {},
+    }[precondition]
+    response = write(client, url, kind, method, **headers)
+    if method == "delete":
+        assert response.status_code == 204, response.content
+        assert client.get(url).status_code == 404
+        return
+    assert response.status_code == 200, response.content
+    field, value = CHANGES[kind]
+    assert response.json()[field] == value
+    assert client.get(url).json()[field] == value
+    assert response["ETag"] == client.get(url)["ETag"] != tag
+
+
+def test_if_match_is_not_taken_where_it_is_not_offered(project, client):
+    """Archiving offers no If-Match (the schema says so): a stale one is not a 412."""
+    response = client.post(f"/api/v1/projects/{project.key}/archive", HTTP_IF_MATCH='"stale"')
+    assert response.status_code == 200, response.content
+    assert Project.objects.get(pk=project.pk).archived_at is not None
 
 
 # -- Idempotency-Key ----------------------------------------------------------------------
@@ -411,6 +520,65 @@ def test_unauthenticated_answers_carry_no_rate_limit(api_client):
     response = api_client.get("/api/v1/issues")
     assert response.status_code == 401
     assert "RateLimit-Limit" not in response
+
+
+# -- caching ------------------------------------------------------------------------------
+
+
+def directives(response) -> set[str]:
+    return {d.strip() for d in response.get("Cache-Control", "").split(",") if d.strip()}
+
+
+def varies_on(response) -> set[str]:
+    return {v.strip() for v in response.get("Vary", "").split(",") if v.strip()}
+
+
+def test_api_answers_are_private_and_revalidated(urls, client, api_client, issue, project, post):
+    """No shared cache may keep what depends on the caller, and a browser's cache asks
+    (If-None-Match) before reusing an answer; each varies on who asks and in what format."""
+    tag = client.get(urls["issue"])["ETag"]
+    answers = {
+        "list": client.get("/api/v1/issues"),
+        "detail": client.get(urls["project"]),
+        "me": client.get(urls["me"]),
+        "304": client.get(urls["issue"], HTTP_IF_NONE_MATCH=tag),
+        "create": post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, "k"),
+        "replay": post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, "k"),
+        "patch": client.patch(urls["label"], {"name": "x"}, format="json"),
+        "412": client.patch(urls["label"], {"name": "y"}, format="json", HTTP_IF_MATCH='"s"'),
+        "404": client.get(f"/api/v1/issues/{project.key}-999"),
+        "401": api_client.get("/api/v1/issues"),
+        "unknown path": api_client.get("/api/v1/nothing-here"),
+    }
+    assert [name for name, a in answers.items() if a.status_code >= 300] == [
+        "304",
+        "412",
+        "404",
+        "401",
+        "unknown path",
+    ]
+    for name, answer in answers.items():
+        assert directives(answer) == {"private", "no-cache"}, name
+        assert {"Accept", "Authorization", "Cookie"} <= varies_on(answer), name
+
+
+def test_pages_the_same_for_everyone_keep_their_own_caching(client, settings):
+    jwks = client.get("/.well-known/jwks.json")
+    assert jwks["Cache-Control"] == "public, max-age=300"
+    health = client.get("/health")  # Django's never_cache, for the probes
+    assert directives(health) >= {"no-store", "no-cache", "max-age=0"}
+    for page in ("/api/v1/docs/", "/api/v1/schema/"):
+        response = client.get(page)
+        assert response.status_code == 200
+        assert "private" not in directives(response), page
+        assert "Authorization" not in varies_on(response), page
+
+    settings.WHITENOISE_USE_FINDERS = True  # serve from the apps' folders, uncollected
+    static = Client().get("/static/rest_framework/css/default.css")
+    assert static.status_code == 200
+    assert "public" in directives(static)
+    assert "private" not in directives(static)
+    assert "Authorization" not in varies_on(static)
 
 
 # -- bodies -------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """Checks an API response against the OpenAPI schema the code generates (the contract)."""
 
+import re
+
 import jsonschema
 from drf_spectacular.generators import SchemaGenerator
+
+from tests.factories import CommentFactory, IssueFactory, LabelFactory
 
 # OpenAPI 3.0 keywords JSON Schema does not know; `nullable` is rewritten.
 _ANNOTATIONS = {"nullable", "example", "readOnly", "writeOnly", "discriminator", "xml"}
@@ -9,6 +13,26 @@ _ANNOTATIONS = {"nullable", "example", "readOnly", "writeOnly", "discriminator",
 
 def generate_schema() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def url_filler(project, owner, member):
+    """A function giving a URL for a path of the schema, naming objects of `project` (made
+    here) that its `owner` may read and change, and `member`'s membership."""
+    issue = IssueFactory(project=project, reporter=owner, assignee=owner)
+    comment = CommentFactory(issue=issue, author=owner)
+    label = LabelFactory(project=project, name="backend")
+
+    def fill(path: str) -> str:
+        values = {
+            "project_key": project.key,
+            "issue_key": issue.key,
+            "key": issue.key if path.startswith("/api/v1/issues/") else project.key,
+            "id": comment.pk if path.startswith("/api/v1/comments/") else label.pk,
+            "username": member.username,
+        }
+        return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+
+    return fill
 
 
 def _json_schema(node):

@@ -1,0 +1,273 @@
+"""The HTTP contract, driven from the schema the code generates: every read that offers
+If-None-Match honours it, every write that offers If-Match honours it, and every header
+in the contract that an answer carries is declared for that answer (and the reverse)."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.test import override_settings
+
+from tests.factories import CommentFactory, IssueFactory, LabelFactory
+from tests.security.contract import assert_conforms, generate_schema
+from tests.state import database_state
+
+pytestmark = pytest.mark.django_db
+
+# The response headers the contract declares (config/schema.py HEADERS).
+CONTRACT_HEADERS = {
+    "ETag",
+    "Link",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "X-Request-ID",
+}
+RATE_LIMIT = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+
+
+def sometimes(status: int) -> set[str]:
+    """Headers declared where they may be sent, but not always are: the replay mark (only
+    on a replay), and RateLimit-* on answers that can come before the throttle counts the
+    request or after (a permission check on the object or not; a database lost while
+    authenticating or later)."""
+    return {"Idempotent-Replayed", *(RATE_LIMIT if status in (403, 503) else ())}
+
+
+# A body for each write that offers If-Match (a DELETE needs none).
+CHANGES = {
+    ("patch", "/api/v1/me"): {"display_name": "Changed"},
+    ("patch", "/api/v1/projects/{key}"): {"name": "Changed"},
+    ("patch", "/api/v1/issues/{key}"): {"title": "Changed"},
+    ("post", "/api/v1/issues/{key}/status"): {"status": "in_progress"},
+    ("patch", "/api/v1/projects/{project_key}/labels/{id}"): {"name": "changed"},
+    ("patch", "/api/v1/projects/{project_key}/members/{username}"): {"role": "maintainer"},
+    ("patch", "/api/v1/comments/{id}"): {"body": "Changed"},
+}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    with django_db_blocker.unblock():
+        return generate_schema()
+
+
+def operations(schema, method=None):
+    for path, methods in schema["paths"].items():
+        for verb, operation in methods.items():
+            if method is None or verb == method:
+                yield path, verb, operation
+
+
+def header_parameters(operation) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+
+
+@pytest.fixture
+def owner(project):
+    return project.created_by
+
+
+@pytest.fixture
+def client(owner, client_for):
+    return client_for(owner)
+
+
+@pytest.fixture
+def url_for(project, owner, member_of):
+    """A URL for a path of the schema, naming objects the owner may read and change."""
+    issue = IssueFactory(project=project, reporter=owner, assignee=owner)
+    comment = CommentFactory(issue=issue, author=owner)
+    label = LabelFactory(project=project, name="backend")
+    member = member_of(project, "developer")
+
+    def fill(path: str) -> str:
+        values = {
+            "project_key": project.key,
+            "issue_key": issue.key,
+            "key": issue.key if path.startswith("/api/v1/issues/") else project.key,
+            "id": comment.pk if path.startswith("/api/v1/comments/") else label.pk,
+            "username": member.username,
+        }
+        return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+
+    return fill
+
+
+def test_if_none_match_and_a_304_are_declared_together(schema):
+    offered = []
+    for path, method, operation in operations(schema):
+        responses = operation["responses"]
+        if "If-None-Match" in header_parameters(operation):
+            offered.append(path)
+            assert method == "get", path
+            assert "content" not in responses["304"], path
+            assert "ETag" in responses["304"]["headers"], path
+            assert "ETag" in responses["200"]["headers"], path
+        else:
+            assert "304" not in responses, (method, path)
+        if "If-Match" in header_parameters(operation):
+            assert "412" in responses, (method, path)
+    # Among them the reads that offered it without honouring it once.
+    assert {
+        "/api/v1/issues/{issue_key}/comments",
+        "/api/v1/issues/{issue_key}/events",
+        "/api/v1/issues/{key}/transitions",
+        "/api/v1/projects/{key}/permissions/me",
+        "/api/v1/projects/{project_key}/issues",
+        "/api/v1/projects/{project_key}/labels",
+        "/api/v1/projects/{project_key}/labels/{id}",
+        "/api/v1/projects/{project_key}/members",
+        "/api/v1/projects/{project_key}/members/{username}",
+    } <= set(offered)
+
+
+def test_every_read_that_offers_if_none_match_honours_it(schema, client, url_for):
+    for path, _, operation in operations(schema, "get"):
+        if "If-None-Match" not in header_parameters(operation):
+            continue
+        url = url_for(path)
+        first = client.get(url)
+        assert first.status_code == 200, (url, first.content)
+        tag = first["ETag"]
+        assert re.fullmatch(r'"[0-9a-f]{40}"', tag), (url, tag)  # strong: no W/
+
+        for header in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+            cached = client.get(url, HTTP_IF_NONE_MATCH=header)
+            assert cached.status_code == 304, (url, header)
+            assert cached.content == b"", url
+            assert cached["ETag"] == tag, url
+            assert_conforms(schema, "get", path, cached)
+
+        changed = client.get(url, HTTP_IF_NONE_MATCH='"other"')
+        assert changed.status_code == 200, url
+        assert changed.json() == first.json(), url
+
+
+def test_reads_that_do_not_offer_if_none_match_send_no_etag(schema, client, url_for):
+    plain = [
+        path
+        for path, _, operation in operations(schema, "get")
+        if "If-None-Match" not in header_parameters(operation)
+    ]
+    assert "/api/v1/" in plain
+    for path in plain:
+        response = client.get(url_for(path))
+        assert "ETag" not in response, path
+        assert "ETag" not in operation_headers(schema, "get", path, response.status_code)
+
+
+@pytest.mark.parametrize("stale", ['"stale"', 'W/"{tag}"'])
+def test_every_write_that_offers_if_match_honours_it(schema, client, url_for, stale):
+    writes = [
+        (path, method)
+        for path, method, operation in operations(schema)
+        if "If-Match" in header_parameters(operation)
+    ]
+    assert {(m, p) for p, m in writes if m != "delete"} == set(CHANGES)
+    assert len(writes) == len(CHANGES) + 5  # and the DELETEs of all but /me
+    for path, method in writes:
+        url = url_for(path)
+        tag = client.get(url.removesuffix("/status"))["ETag"].strip('"')
+        before = database_state()
+        response = getattr(client, method)(
+            url, CHANGES.get((method, path)), format="json", HTTP_IF_MATCH=stale.format(tag=tag)
+        )
+        assert response.status_code == 412, (method, url, response.content)
+        assert response.json()["code"] == "precondition_failed"
+        assert database_state() == before, (method, url)
+        assert_conforms(schema, method, path, response)
+
+
+# -- response headers ---------------------------------------------------------------------
+
+
+def operation_headers(schema, method: str, path: str, status: int) -> set[str]:
+    response = schema["paths"][path][method]["responses"][str(status)]
+    return set(response.get("headers", {}))
+
+
+def template_of(schema, url: str) -> str:
+    """The schema's path for a URL (a literal path before one with parameters)."""
+    url = url.split("?")[0]
+    matches = [
+        path for path in schema["paths"] if re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", path), url)
+    ]
+    return min(matches, key=lambda path: path.count("{"))
+
+
+def assert_headers_declared(schema, method: str, url: str, response) -> None:
+    """What the answer carries of the contract's headers is what its schema declares."""
+    path = template_of(schema, url)
+    declared = operation_headers(schema, method, path, response.status_code)
+    sent = {name for name in CONTRACT_HEADERS if name in response}
+    where = (method, url, response.status_code)
+    assert sent <= declared, (where, sent - declared)
+    assert declared - sometimes(response.status_code) <= sent, (where, declared - sent)
+
+
+def test_every_header_an_answer_carries_is_declared_for_it(
+    schema, client, api_client, url_for, project, django_capture_on_commit_callbacks
+):
+    issue = url_for("/api/v1/issues/{key}")
+    tag = client.get(issue)["ETag"]
+    comments = url_for("/api/v1/issues/{issue_key}/comments")
+    once = {"HTTP_IDEMPOTENCY_KEY": "k", "data": {"body": "Hi"}}
+    # (who asks, method, URL, what else is sent, the status expected)
+    requests = [
+        (client, "get", "/api/v1/issues", {}, 200),
+        (client, "get", url_for("/api/v1/projects/{project_key}/members"), {}, 200),
+        (client, "get", url_for("/api/v1/projects/{key}/permissions/me"), {}, 200),
+        (client, "get", issue, {}, 200),
+        (client, "get", issue, {"HTTP_IF_NONE_MATCH": tag}, 304),
+        (client, "get", "/api/v1/me", {}, 200),
+        (client, "patch", issue, {"data": {"title": "New"}}, 200),
+        (client, "patch", issue, {"data": {"title": "Newer"}, "HTTP_IF_MATCH": tag}, 412),
+        (client, "patch", issue, {"data": {"title": ""}}, 400),
+        (client, "post", comments, once, 201),
+        (client, "post", comments, once, 201),  # the replay
+        (client, "delete", url_for("/api/v1/comments/{id}"), {}, 204),
+        (client, "get", f"/api/v1/projects/{project.key}/labels/999999", {}, 404),
+        (client, "get", "/api/v1/", {}, 200),
+        (client, "get", "/.well-known/jwks.json", {}, 200),
+        (api_client, "get", "/api/v1/issues", {}, 401),
+        (api_client, "get", "/.well-known/jwks.json", {}, 200),
+        (api_client, "get", "/api/v1/", {}, 200),  # counted by the client's address
+    ]
+    answers = []
+    for caller, method, url, extra, status in requests:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = getattr(caller, method)(url, format="json", **extra)
+        assert response.status_code == status, (method, url, response.content)
+        answers.append((method, url, response))
+    assert [r.get("Idempotent-Replayed") for _, _, r in answers[9:11]] == [None, "true"]
+    for method, url, response in answers:
+        assert_headers_declared(schema, method, url, response)
+
+
+def test_throttled_and_unavailable_answers_declare_retry_after(schema, client, monkeypatch):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "1/min"}
+    with override_settings(
+        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    ):
+        assert client.get("/api/v1/projects").status_code == 200
+        throttled = client.get("/api/v1/projects")
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0
+    assert_headers_declared(schema, "get", "/api/v1/projects", throttled)
+
+    def down(*args, **kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(connection, "cursor", down)
+    unavailable = client.post("/api/v1/projects", {"key": "NEW", "name": "New"}, format="json")
+    assert unavailable.status_code == 503
+    assert unavailable["Retry-After"] == "5"
+    assert_headers_declared(schema, "post", "/api/v1/projects", unavailable)
+    # The keys are in memory: the JWKS answers without the database, and declares no 503.
+    jwks = client.get("/.well-known/jwks.json")
+    assert jwks.status_code == 200
+    assert "503" not in schema["paths"]["/.well-known/jwks.json"]["get"]["responses"]
