@@ -65,6 +65,10 @@ class StrictQueryMixin:
         # request to come.
         if request.method == "OPTIONS":
             return
+        # A method the endpoint does not have is a 405, whatever its query says.
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            return
         accepted = self.query_parameters()
         unknown = sorted(set(request.query_params) - accepted)
         if unknown:

@@ -156,6 +156,19 @@ def test_options_describes_a_list_whatever_its_query(client):
     assert response.json()["name"] == "Issue List"
 
 
+@pytest.mark.parametrize("method", ["put", "trace"])
+def test_a_method_the_endpoint_lacks_is_a_405_whatever_its_query(client, project, method):
+    """405 says what is wrong first: the method, not the parameters it came with."""
+    issue = IssueFactory(project=project, title="Kept")
+
+    response = client.generic(method.upper(), f"/api/v1/issues/{issue.key}?assigne=me")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    issue.refresh_from_db()
+    assert issue.title == "Kept"
+
+
 @pytest.mark.parametrize(
     "url, parameter, valid",
     [
