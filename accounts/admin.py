@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 
 from config.admin import ServiceRefusalsAsMessages
-from projects.services import projects_owned_only_by
+from projects.selectors import projects_owned_only_by
 
 from . import services
 from .models import RevokedAccessToken, TokenFamily, User

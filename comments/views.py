@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from config.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictQueryMixin
 from config.http import ConditionalMixin, IdempotentCreateMixin
 from config.pagination import FlexiblePagination
-from issues.views import get_visible_issue
+from issues.selectors import issue_get_visible
 from projects.models import Project
 from projects.permissions import (
     IsProjectActive,
@@ -42,7 +42,7 @@ class IssueCommentViewSet(
 
     def get_issue(self):
         if not hasattr(self, "_issue"):
-            self._issue = get_visible_issue(
+            self._issue = issue_get_visible(
                 self.request.user, self.kwargs["issue_key"], labels=False
             )
         return self._issue

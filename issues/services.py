@@ -217,7 +217,7 @@ def _refusal(issue: Issue, user, transition) -> tuple[str, type] | None:
     return None
 
 
-def issue_transitions(*, issue: Issue, user) -> list[TransitionOption]:
+def issue_available_transitions(*, issue: Issue, user) -> list[TransitionOption]:
     """Every transition from the current status, whether `user` may take it now and why not."""
     options = []
     for transition in _transitions_from(issue.status):

@@ -1,6 +1,4 @@
 from django.db import transaction
-from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -34,6 +32,7 @@ from .filters import (
 )
 from .models import Issue, IssueEvent, Label
 from .permissions import CanAssignOnCreate, CanEditIssue
+from .selectors import issue_get_visible, issues_visible
 from .serializers import (
     ISSUE_ROW_FIELDS,
     IssueCreateSerializer,
@@ -45,39 +44,6 @@ from .serializers import (
     TransitionRequestSerializer,
     issue_rows_data,
 )
-
-
-def visible_issues(user, labels: bool = True):
-    issues = (
-        Issue.objects.visible_to(user)
-        .select_related("project", "reporter", "assignee")
-        .defer("search_vector")
-    )
-    if labels:
-        # Into a plain list (IssueSerializer reads it): prefetching into each issue's labels
-        # manager builds a manager and clones a queryset per issue, which on a list of 50
-        # costs more than the query itself.
-        issues = issues.prefetch_related(
-            Prefetch(
-                "labels",
-                queryset=Label.objects.only("id", "name", "color"),
-                to_attr="prefetched_labels",
-            )
-        )
-    return issues
-
-
-def get_visible_issue(user, key: str, lock: bool = False, labels: bool = True) -> Issue:
-    """An issue by key (`WEB-42`) in a project `user` may see; 404 otherwise.
-    With `lock`, the row stays locked until the transaction ends; without `labels`, they
-    are not loaded (for resources under the issue)."""
-    issues = visible_issues(user, labels=labels).by_key(key).with_member_role(user)
-    if lock:
-        issues = issues.select_for_update(of=("self",))
-    issue = get_object_or_404(issues)
-    # The caller's role came with the row, so permission checks ask no query of their own.
-    issue.project.member_role, issue.project.member_role_for = issue.member_role, user.pk
-    return issue
 
 
 class IssueListMixin:
@@ -149,7 +115,7 @@ class IssueCreateMixin(IdempotentCreateMixin):
         project = data.pop("project", None) or self.get_project()
         self.check_object_permissions(request, project)
         issue = services.issue_create(project=project, reporter=request.user, **data)
-        issue = get_visible_issue(request.user, issue.key)
+        issue = issue_get_visible(request.user, issue.key)
         return Response(IssueSerializer(issue).data, status=status.HTTP_201_CREATED)
 
     def get_serializer_class(self):
@@ -192,10 +158,10 @@ class IssueViewSet(
         return rules
 
     def get_queryset(self):
-        return visible_issues(self.request.user)
+        return issues_visible(self.request.user)
 
     def get_object(self, lock=False):
-        issue = get_visible_issue(self.request.user, self.kwargs["key"], lock=lock)
+        issue = issue_get_visible(self.request.user, self.kwargs["key"], lock=lock)
         self.check_object_permissions(self.request, issue)
         return issue
 
@@ -214,7 +180,7 @@ class IssueViewSet(
             serializer = self.get_serializer(issue, data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
             services.issue_update(issue=issue, actor=request.user, **serializer.validated_data)
-        return Response(IssueSerializer(get_visible_issue(request.user, key)).data)
+        return Response(IssueSerializer(issue_get_visible(request.user, key)).data)
 
     def perform_destroy(self, instance):
         with transaction.atomic():
@@ -241,7 +207,7 @@ class IssueViewSet(
             issue = self.get_object(lock=True)
             self.check_if_match(issue)
             services.issue_transition(issue=issue, user=request.user, **serializer.validated_data)
-        return Response(IssueSerializer(get_visible_issue(request.user, key)).data)
+        return Response(IssueSerializer(issue_get_visible(request.user, key)).data)
 
     @extend_schema(responses=TransitionOptionSerializer(many=True))
     # A short list: not paged, not filtered.
@@ -249,7 +215,7 @@ class IssueViewSet(
     def transitions(self, request, key=None):
         """The transitions from the current status, whether the caller may take each now,
         and why not."""
-        options = services.issue_transitions(issue=self.get_object(), user=request.user)
+        options = services.issue_available_transitions(issue=self.get_object(), user=request.user)
         return Response(TransitionOptionSerializer(options, many=True).data)
 
 
@@ -269,7 +235,7 @@ class IssueEventViewSet(
 
     def get_issue(self):
         if not hasattr(self, "_issue"):
-            self._issue = get_visible_issue(
+            self._issue = issue_get_visible(
                 self.request.user, self.kwargs["issue_key"], labels=False
             )
         return self._issue
@@ -315,7 +281,7 @@ class ProjectIssueViewSet(
         return rules
 
     def get_queryset(self):
-        return visible_issues(self.request.user).filter(project=self.get_project())
+        return issues_visible(self.request.user).filter(project=self.get_project())
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -33,9 +33,6 @@ class ProjectQuerySet(models.QuerySet):
         role = Membership.objects.filter(project=OuterRef("pk"), user=user.pk).values("role")[:1]
         return self.annotate(member_role=Subquery(role), member_role_for=models.Value(user.pk))
 
-    def active(self):
-        return self.filter(archived_at__isnull=True)
-
 
 class Project(models.Model):
     class Visibility(models.TextChoices):

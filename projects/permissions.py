@@ -41,12 +41,6 @@ class IsProjectReporter(ProjectRolePermission):
     minimum = Role.REPORTER
 
 
-class IsProjectDeveloper(ProjectRolePermission):
-    """May edit, assign and work issues."""
-
-    minimum = Role.DEVELOPER
-
-
 class IsProjectMaintainer(ProjectRolePermission):
     """May manage the project's settings, labels and members below owner."""
 

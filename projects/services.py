@@ -2,7 +2,6 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 
@@ -90,18 +89,6 @@ def membership_change_role(*, membership: Membership, role: Role) -> Membership:
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
-
-
-def projects_owned_only_by(*, users) -> list[Project]:
-    """Projects that would lose their last owner if `users` went away."""
-    other_owner = Membership.objects.filter(project=OuterRef("pk"), role=Role.OWNER).exclude(
-        user__in=users
-    )
-    return list(
-        Project.objects.filter(memberships__role=Role.OWNER, memberships__user__in=users)
-        .filter(~Exists(other_owner))
-        .distinct()
-    )
 
 
 @transaction.atomic

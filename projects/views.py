@@ -28,6 +28,7 @@ from .permissions import (
     IsProjectOwner,
     IsProjectViewer,
 )
+from .selectors import project_get_visible, projects_visible
 from .serializers import (
     MembershipCreateSerializer,
     MembershipRoleSerializer,
@@ -37,22 +38,12 @@ from .serializers import (
 )
 
 
-def visible_projects(user):
-    return Project.objects.visible_to(user).with_member_role(user).select_related("created_by")
-
-
-def get_visible_project(user, lookup: str) -> Project:
-    """A project by key (or numeric id) that `user` may see; 404 otherwise."""
-    field = "pk" if lookup.isascii() and lookup.isdigit() else "key"
-    return get_object_or_404(visible_projects(user), **{field: lookup.upper()})
-
-
 class ProjectScopedMixin:
     """For resources under /projects/{project_key}/: loads the project once, 404 if hidden."""
 
     def get_project(self) -> Project:
         if not hasattr(self, "_project"):
-            self._project = get_visible_project(self.request.user, self.kwargs["project_key"])
+            self._project = project_get_visible(self.request.user, self.kwargs["project_key"])
         return self._project
 
 
@@ -93,10 +84,10 @@ class ProjectViewSet(
         return [IsAuthenticated(), IsProjectViewer(), *(cls() for cls in extra)]
 
     def get_queryset(self):
-        return visible_projects(self.request.user)
+        return projects_visible(self.request.user)
 
     def get_object(self):
-        project = get_visible_project(self.request.user, self.kwargs["key"])
+        project = project_get_visible(self.request.user, self.kwargs["key"])
         self.check_object_permissions(self.request, project)
         return project
 

@@ -446,7 +446,7 @@ def test_status_cannot_be_assigned_directly(world):
 @pytest.mark.parametrize("kind", ACTORS)
 def test_transition_options_agree_with_the_service(world, source, kind):
     issue = world.issue(source, kind)
-    options = services.issue_transitions(issue=issue, user=world.users[kind])
+    options = services.issue_available_transitions(issue=issue, user=world.users[kind])
     assert sorted(o.target for o in options) == REACHABLE[source]
     for option in options:
         assert option.allowed == (kind in MAY[option.name])
@@ -457,14 +457,16 @@ def test_transition_options_agree_with_the_service(world, source, kind):
 def test_transition_options_say_why_not(world):
     issue = world.issue("open", assignee=False)
     options = {
-        o.name: o for o in services.issue_transitions(issue=issue, user=world.users["owner"])
+        o.name: o
+        for o in services.issue_available_transitions(issue=issue, user=world.users["owner"])
     }
     assert options["start"].allowed is False
     assert options["start"].reason == "The issue must have an assignee."
     assert options["close"].allowed is True
     assert options["close"].requires == ["resolution"]
     viewer = {
-        o.name: o for o in services.issue_transitions(issue=issue, user=world.users["viewer"])
+        o.name: o
+        for o in services.issue_available_transitions(issue=issue, user=world.users["viewer"])
     }
     assert (
         viewer["start"].reason
@@ -479,7 +481,7 @@ def test_transition_options_on_an_archived_project(world):
     issue = world.issue("open")
     world.project.archived_at = issue.created_at
     world.project.save()
-    options = services.issue_transitions(issue=issue, user=world.users["owner"])
+    options = services.issue_available_transitions(issue=issue, user=world.users["owner"])
     assert [o.allowed for o in options] == [False, False]
     assert {o.reason for o in options} == {"This project is archived and read-only."}
 

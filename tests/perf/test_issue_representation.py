@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 
+from issues.selectors import issues_visible
 from issues.serializers import IssueSerializer
-from issues.views import visible_issues
 from tests.factories import IssueFactory, LabelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def issues(project):
 
 def test_the_lean_representation_equals_the_declared_one(issues, project):
     user = project.created_by
-    loaded = list(visible_issues(user).order_by("id"))  # labels prefetched into a list
+    loaded = list(issues_visible(user).order_by("id"))  # labels prefetched into a list
     assert [IssueSerializer(issue).data for issue in loaded] == [
         declared(issue) for issue in loaded
     ]
@@ -64,7 +64,7 @@ def test_list_rows_equal_the_declared_representation(issues, project, api_client
 
     assert response.status_code == 200
     rows = response.json()["results"]
-    expected = [declared(issue) for issue in visible_issues(project.created_by).order_by("number")]
+    expected = [declared(issue) for issue in issues_visible(project.created_by).order_by("number")]
     assert rows == expected
     assert [label["name"] for label in rows[1]["labels"]] == ["api", "bug", "ux"]
     assert rows[0]["assignee"] is None and rows[2]["reporter"] is None

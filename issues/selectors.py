@@ -1,0 +1,41 @@
+"""Reads of issues that views, services, the admin and commands share (services push,
+selectors pull)."""
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+
+from .models import Issue, Label
+
+
+def issues_visible(user, labels: bool = True):
+    """The issues `user` may see, with what their representation reads."""
+    issues = (
+        Issue.objects.visible_to(user)
+        .select_related("project", "reporter", "assignee")
+        .defer("search_vector")
+    )
+    if labels:
+        # Into a plain list (IssueSerializer reads it): prefetching into each issue's labels
+        # manager builds a manager and clones a queryset per issue, which on a list of 50
+        # costs more than the query itself.
+        issues = issues.prefetch_related(
+            Prefetch(
+                "labels",
+                queryset=Label.objects.only("id", "name", "color"),
+                to_attr="prefetched_labels",
+            )
+        )
+    return issues
+
+
+def issue_get_visible(user, key: str, lock: bool = False, labels: bool = True) -> Issue:
+    """An issue by key (`WEB-42`) in a project `user` may see; 404 otherwise.
+    With `lock`, the row stays locked until the transaction ends; without `labels`, they
+    are not loaded (for resources under the issue)."""
+    issues = issues_visible(user, labels=labels).by_key(key).with_member_role(user)
+    if lock:
+        issues = issues.select_for_update(of=("self",))
+    issue = get_object_or_404(issues)
+    # The caller's role came with the row, so permission checks ask no query of their own.
+    issue.project.member_role, issue.project.member_role_for = issue.member_role, user.pk
+    return issue
