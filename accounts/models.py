@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 
 class UserManager(DjangoUserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
-        extra_fields.setdefault("role", User.Role.ADMIN)
+        extra_fields.setdefault("role", User.SiteRole.ADMIN)
         return super().create_superuser(username, email, password, **extra_fields)
 
     def get_by_natural_key(self, username):
@@ -20,7 +20,8 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     """A person or bot using the tracker; per-project rights live on memberships."""
 
-    class Role(models.TextChoices):
+    # Named apart from projects.models.Role, a member's role in one project.
+    class SiteRole(models.TextChoices):
         ADMIN = "admin", "Site admin"
         USER = "user", "User"
 
@@ -39,7 +40,7 @@ class User(AbstractUser):
     )
     email = models.EmailField("email address")
     display_name = models.CharField(max_length=150, blank=True)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    role = models.CharField(max_length=16, choices=SiteRole.choices, default=SiteRole.USER)
 
     objects = UserManager()
 
@@ -64,7 +65,7 @@ class User(AbstractUser):
 
     @property
     def is_site_admin(self) -> bool:
-        return self.is_active and (self.role == self.Role.ADMIN or self.is_superuser)
+        return self.is_active and (self.role == self.SiteRole.ADMIN or self.is_superuser)
 
 
 class TokenFamily(models.Model):

@@ -45,6 +45,22 @@ class StrictEmailField(TextOnlyMixin, serializers.EmailField):
     """An EmailField for text only, kept as sent."""
 
 
+class RankChoiceField(serializers.ChoiceField):
+    """A member of an IntegerChoices by its name (`high`, `owner`), stored as its rank, so
+    clients read and write names while lists sort by importance."""
+
+    def __init__(self, choices_class, **kwargs):
+        self.choices_class = choices_class
+        super().__init__(choices=list(choices_class.labels), **kwargs)
+
+    def to_representation(self, value):
+        return None if value is None else self.choices_class(value).label
+
+    def to_internal_value(self, data):
+        name = super().to_internal_value(data)
+        return next(member for member in self.choices_class if member.label == name)
+
+
 # No docstring: drf-spectacular would show it as every subclass's description.
 class StrictModelSerializer(serializers.ModelSerializer):
     # Text model fields become StrictCharField/StrictEmailField.

@@ -141,7 +141,7 @@ def demo_seed() -> DemoSummary:
     faker = Faker()
     summary = DemoSummary()
     with transaction.atomic():
-        _, created = _user(*DEMO_ADMIN, role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+        _, created = _user(*DEMO_ADMIN, role=User.SiteRole.ADMIN, is_staff=True, is_superuser=True)
         summary.created["users"] += created
         people = {}
         for username, display_name, _ in DEMO_USERS:

@@ -6,24 +6,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
-from config.fields import StrictCharField, StrictModelSerializer
+from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer
 from projects.models import Project
 
 from .models import Issue, IssueEvent, Label
-
-
-class PriorityField(serializers.ChoiceField):
-    """A priority by name (`lowest` ... `highest`), stored as its rank."""
-
-    def __init__(self, **kwargs):
-        super().__init__(choices=[p.label for p in Issue.Priority], **kwargs)
-
-    def to_representation(self, value):
-        return Issue.Priority(value).label
-
-    def to_internal_value(self, data):
-        name = super().to_internal_value(data)
-        return next(p for p in Issue.Priority if p.label == name)
 
 
 class UsernameField(StrictCharField):
@@ -67,7 +53,7 @@ class IssueSerializer(serializers.ModelSerializer):
 
     key = serializers.CharField(read_only=True)
     project = ProjectSummarySerializer(read_only=True)
-    priority = PriorityField(read_only=True)
+    priority = RankChoiceField(Issue.Priority, read_only=True)
     resolution = serializers.ChoiceField(
         choices=Issue.Resolution.choices,
         allow_blank=True,
@@ -220,7 +206,7 @@ class LabelRefListField(serializers.ListField):
 class IssueWriteSerializer(StrictModelSerializer):
     """What a client may set on an issue: never status, number, reporter or project."""
 
-    priority = PriorityField(required=False)
+    priority = RankChoiceField(Issue.Priority, required=False)
     assignee = UsernameField(required=False, allow_null=True)
     labels = LabelRefListField(required=False, max_length=50)
 

@@ -2,23 +2,10 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
-from config.fields import StrictCharField, StrictModelSerializer
+from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer
 
 from .models import Membership, Project, Role
 from .roles import allowed_actions, project_role
-
-
-class RoleField(serializers.ChoiceField):
-    """A project role by name (`viewer` ... `owner`), stored as its rank."""
-
-    def __init__(self, **kwargs):
-        super().__init__(choices=[role.label for role in Role], **kwargs)
-
-    def to_representation(self, value):
-        return Role(value).label if value is not None else None
-
-    def to_internal_value(self, data):
-        return Role.from_name(super().to_internal_value(data))
 
 
 class ProjectSerializer(StrictModelSerializer):
@@ -67,7 +54,7 @@ class ProjectPermissionsSerializer(serializers.Serializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    role = RoleField()
+    role = RankChoiceField(Role)
 
     class Meta:
         model = Membership
@@ -78,12 +65,12 @@ class MembershipSerializer(serializers.ModelSerializer):
 class MembershipRoleSerializer(serializers.Serializer):
     """A membership's PATCH body: the new role, required (a PATCH without one is a 400)."""
 
-    role = RoleField()
+    role = RankChoiceField(Role)
 
 
 class MembershipCreateSerializer(serializers.Serializer):
     username = StrictCharField()
-    role = RoleField()
+    role = RankChoiceField(Role)
 
     def validate_username(self, value):
         user = get_user_model().objects.filter(username__iexact=value, is_active=True).first()

@@ -219,7 +219,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Users and memberships both have a "role": give each choice set its own name.
     "ENUM_NAME_OVERRIDES": {
-        "UserRoleEnum": "accounts.models.User.Role",
+        "UserRoleEnum": "accounts.models.User.SiteRole",
         "ProjectRoleEnum": "projects.models.Role.labels",
     },
 }

@@ -109,5 +109,5 @@ def test_admin_adds_a_user_with_the_site_role_user(admin_client, password):
 
     assert response.status_code == 302
     bob = User.objects.get(username="bob")
-    assert bob.role == User.Role.USER
+    assert bob.role == User.SiteRole.USER
     assert bob.check_password(password)

@@ -150,7 +150,7 @@ def test_a_superuser_is_a_site_admin(db, password):
     admin = User.objects.create_superuser("root", "root@example.com", password)
 
     admin.refresh_from_db()
-    assert admin.role == User.Role.ADMIN
+    assert admin.role == User.SiteRole.ADMIN
     assert admin.is_site_admin
     assert str(admin) == "root"
 

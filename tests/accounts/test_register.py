@@ -100,7 +100,7 @@ def test_register_cannot_choose_role_or_flags(api_client):
     assert response.status_code == 201
     assert response.json()["role"] == "user"
     user = User.objects.get(username="alice")
-    assert user.role == User.Role.USER
+    assert user.role == User.SiteRole.USER
     assert (user.is_staff, user.is_superuser, user.is_active) == (False, False, True)
     assert not user.is_site_admin
 

@@ -61,7 +61,7 @@ def test_a_role_change_through_the_model_applies_to_the_next_request(client_for,
     private = ProjectFactory()  # user is no member
     client = client_for(user)
     assert client.get(f"/api/v1/projects/{private.key}").status_code == 404  # user cached
-    user.role = User.Role.ADMIN  # site admins see every project
+    user.role = User.SiteRole.ADMIN  # site admins see every project
     user.save()
 
     response = client.get(f"/api/v1/projects/{private.key}")
