@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "projects",
     "issues",
     "comments",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -23,11 +23,10 @@ from accounts.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.models import User
 from comments.models import Comment
 from comments.services import comment_create
+from issues.models import Issue
+from issues.services import issue_create, issue_transition, label_create
 from projects.models import Membership, Project, Role
 from projects.services import membership_add, project_create
-
-from .models import Issue
-from .services import issue_create, issue_transition, label_create
 
 DEMO_PASSWORD = DEFAULT_PASSWORD
 

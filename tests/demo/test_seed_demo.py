@@ -8,7 +8,7 @@ from django.db.models import Count, Max
 
 from accounts.models import User
 from comments.models import Comment
-from issues.demo import DEMO_PASSWORD, DEMO_PROJECTS, DEMO_USERS
+from demo.data import DEMO_PASSWORD, DEMO_PROJECTS, DEMO_USERS
 from issues.models import Issue, IssueEvent, Label
 from projects.models import Membership, Project, Role
 from tests.factories import ProjectFactory

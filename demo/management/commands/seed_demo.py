@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.demo import (
+from demo.data import (
     DEMO_ADMIN,
     DEMO_PASSWORD,
     DEMO_USERS,
