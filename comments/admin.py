@@ -17,7 +17,7 @@ class CommentAdminForm(forms.ModelForm):
         if issue is None and self.instance.issue_id is not None:
             issue = self.instance.issue
         if issue is not None and issue.project.is_archived:
-            raise ValidationError(ProjectArchived.default_detail)
+            raise ValidationError(ProjectArchived.message)
         return cleaned
 
 

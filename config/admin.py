@@ -3,14 +3,15 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from rest_framework.exceptions import APIException
+
+from config.errors import DomainError
 
 
 def refusal(error) -> str:
-    """A service's refusal (ValidationError or an API error) as one readable line."""
+    """A service's refusal (a ValidationError or a domain error) as one readable line."""
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
-    return str(error.detail)
+    return error.message
 
 
 class ServiceRefusalsAsMessages:
@@ -31,6 +32,6 @@ class ServiceRefusalsAsMessages:
     def _or_message(self, view, request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except (ValidationError, APIException) as e:
+        except (ValidationError, DomainError) as e:
             self.message_user(request, refusal(e), messages.ERROR)
             return redirect(request.get_full_path())

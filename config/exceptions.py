@@ -3,7 +3,8 @@
 Every 4xx/5xx JSON body is
     {"type", "title", "status", "detail", "code", "instance"}
 plus, for invalid input, "errors": [{"field", "message", "code"}].
-Domain errors raised by services are APIExceptions, so this handler maps them.
+Services raise the domain's own errors (config/errors.py) and Django's ValidationError;
+this handler maps them to HTTP.
 """
 
 import logging
@@ -19,6 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
+from config.errors import Conflict, DomainError, NotAllowed
 from config.unicode import printable
 
 logger = logging.getLogger(__name__)
@@ -26,14 +28,6 @@ logger = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # The errors of a database that cannot be reached (down, restarting, connection lost).
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-
-
-class Conflict(exceptions.APIException):
-    """The request is valid but conflicts with the resource's current state."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
 
 
 class DatabaseUnavailable(exceptions.APIException):
@@ -102,7 +96,23 @@ def _flatten(detail, prefix="") -> list[dict]:
     return [{"field": prefix or "non_field_errors", "message": str(detail), "code": detail.code}]
 
 
+# The status of each kind of domain error; a kind not named here is a 400.
+DOMAIN_STATUS = {NotAllowed: status.HTTP_403_FORBIDDEN, Conflict: status.HTTP_409_CONFLICT}
+
+
+def _from_domain(exc: DomainError) -> exceptions.APIException:
+    api = exceptions.APIException(exc.message, code=exc.code)
+    api.status_code = next(
+        (code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind)),
+        status.HTTP_400_BAD_REQUEST,
+    )
+    api.extra = exc.extra
+    return api
+
+
 def _as_api_exception(exc):
+    if isinstance(exc, DomainError):
+        return _from_domain(exc)
     if isinstance(exc, DATABASE_ERRORS):
         logger.error("Database unavailable", exc_info=exc)
         return DatabaseUnavailable()

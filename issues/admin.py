@@ -2,10 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.exceptions import APIException
 
 from comments.models import Comment
 from config.admin import ServiceRefusalsAsMessages, refusal
+from config.errors import DomainError
 from projects.services import ProjectArchived
 
 from . import services
@@ -51,7 +51,7 @@ def _transition_action(target: str):
             try:
                 services.issue_transition(issue=issue, user=request.user, status=target)
                 done += 1
-            except (APIException, ValidationError) as e:
+            except (DomainError, ValidationError) as e:
                 modeladmin.message_user(request, f"{issue.key}: {refusal(e)}", messages.WARNING)
         if done:
             modeladmin.message_user(
@@ -74,7 +74,7 @@ class IssueAdminForm(forms.ModelForm):
             project = self.instance.project
         if project is not None:
             if project.is_archived:
-                raise ValidationError(ProjectArchived.default_detail)
+                raise ValidationError(ProjectArchived.message)
             services._check_assignee(project, cleaned.get("assignee"))
             services._check_labels(project, cleaned.get("labels") or [])
         return cleaned
@@ -162,7 +162,7 @@ class LabelAdminForm(forms.ModelForm):
         cleaned = super().clean()
         project = cleaned.get("project") or getattr(self.instance, "project", None)
         if project is not None and project.is_archived:
-            raise ValidationError(ProjectArchived.default_detail)
+            raise ValidationError(ProjectArchived.message)
         return cleaned
 
 

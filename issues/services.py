@@ -7,10 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django_fsm import ConcurrentTransition
-from rest_framework.exceptions import PermissionDenied
 
 from comments.services import comment_create
-from config.exceptions import Conflict
+from config.errors import Conflict, NotAllowed
 from projects.models import Membership, Project, Role
 from projects.services import ProjectArchived, project_ensure_active
 
@@ -24,23 +23,18 @@ TRACKED_FIELDS = ("title", "description", "type", "priority", "assignee", "label
 
 
 class TransitionNotAllowed(Conflict):
-    default_detail = "This status change is not possible from the issue's current status."
-    default_code = "transition_not_allowed"
+    message = "This status change is not possible from the issue's current status."
+    code = "transition_not_allowed"
 
 
 class TransitionRuleNotMet(Conflict):
-    default_detail = "A rule of the workflow is not met."
-    default_code = "rule_not_met"
+    message = "A rule of the workflow is not met."
+    code = "rule_not_met"
 
 
 class ConcurrentChange(Conflict):
-    default_detail = "The issue was changed by someone else at the same time; reload and retry."
-    default_code = "concurrent_change"
-
-
-def _with_extra(exc, **extra):
-    exc.extra = extra
-    return exc
+    message = "The issue was changed by someone else at the same time; reload and retry."
+    code = "concurrent_change"
 
 
 # -- numbering and validation ---------------------------------------------------------
@@ -204,12 +198,12 @@ def _requires(transition) -> list[str]:
 def _refusal(issue: Issue, user, transition) -> tuple[str, type] | None:
     """Why `user` may not take `transition` now (message, error class), or None."""
     if issue.project.is_archived:
-        return ProjectArchived.default_detail, ProjectArchived
+        return ProjectArchived.message, ProjectArchived
     if not transition.has_perm(issue, user):
         who = transition.permission.__doc__.strip().rstrip(".")
         return (
             f"Only {who[0].lower()}{who[1:]} may {transition.name} this issue.",
-            PermissionDenied,
+            NotAllowed,
         )
     for condition in transition.conditions:
         if not condition(issue):
@@ -255,18 +249,16 @@ def _transition_locked(*, issue, user, status, resolution, comment):
     transition = next((t for t in _transitions_from(issue.status) if t.target == status), None)
     if transition is None:
         reachable = [t.target for t in _transitions_from(issue.status)]
-        raise _with_extra(
-            TransitionNotAllowed(
-                f"Cannot move an issue from {issue.status} to {status}; "
-                f"from {issue.status} it can go to: {', '.join(reachable) or 'nowhere'}."
-            ),
+        raise TransitionNotAllowed(
+            f"Cannot move an issue from {issue.status} to {status}; "
+            f"from {issue.status} it can go to: {', '.join(reachable) or 'nowhere'}.",
             current_status=issue.status,
             allowed_statuses=reachable,
         )
     refusal = _refusal(issue, user, transition)
     if refusal is not None:
         message, error = refusal
-        raise _with_extra(error(message), current_status=issue.status, rule=transition.name)
+        raise error(message, current_status=issue.status, rule=transition.name)
 
     required = _requires(transition)
     # "to close this issue", "to request changes": the transition's words, not its name.

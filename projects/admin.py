@@ -1,9 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from rest_framework.exceptions import APIException
 
 from config.admin import ServiceRefusalsAsMessages, refusal
+from config.errors import DomainError
 
 from . import services
 from .models import Membership, Project, Role
@@ -13,7 +13,7 @@ LAST_OWNER = "A project must keep at least one owner; add another owner first."
 
 def _ensure_active(project: Project | None) -> None:
     if project is not None and project.is_archived:
-        raise ValidationError(services.ProjectArchived.default_detail)
+        raise ValidationError(services.ProjectArchived.message)
 
 
 class MembershipInlineFormSet(forms.BaseInlineFormSet):
@@ -171,7 +171,7 @@ class MembershipAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
             try:
                 services.membership_remove(membership=membership)
                 removed += 1
-            except (ValidationError, APIException) as e:
+            except (ValidationError, DomainError) as e:
                 self.message_user(request, f"{membership}: {refusal(e)}", messages.WARNING)
         if removed:
             self.message_user(request, f"Removed {removed} membership(s).", messages.SUCCESS)

@@ -3,14 +3,15 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied
+
+from config.errors import NotAllowed
 
 from .models import Membership, Project, Role
 
 
-class ProjectArchived(PermissionDenied):
-    default_detail = "This project is archived and read-only."
-    default_code = "project_archived"
+class ProjectArchived(NotAllowed):
+    message = "This project is archived and read-only."
+    code = "project_archived"
 
 
 def project_ensure_active(*, project: Project) -> None:

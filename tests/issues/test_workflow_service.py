@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.core.exceptions import ValidationError
-from rest_framework.exceptions import PermissionDenied
 
 from comments.models import Comment
+from config.errors import Conflict, NotAllowed
 from issues import services
 from issues.models import Issue, IssueEvent
 from projects.models import Role
@@ -295,11 +295,12 @@ def test_wrong_state_is_a_conflict_naming_the_reachable_statuses(world, source, 
             resolution="fixed",
             comment="Because.",
         )
-    assert raised.value.status_code == 409
+    assert isinstance(raised.value, Conflict)  # a 409 through the API
+    assert raised.value.code == "transition_not_allowed"
     extra = raised.value.extra
     assert extra["current_status"] == source
     assert sorted(extra["allowed_statuses"]) == REACHABLE[source]
-    assert f"from {source} to {target}" in str(raised.value.detail)
+    assert f"from {source} to {target}" in str(raised.value.message)
     assert state(issue) == before
 
 
@@ -307,12 +308,12 @@ def test_wrong_state_is_a_conflict_naming_the_reachable_statuses(world, source, 
 def test_forbidden_for_the_role(world, name, source, target, kind):
     issue = world.issue(source, kind)
     before = state(issue)
-    with pytest.raises(PermissionDenied) as raised:
+    with pytest.raises(NotAllowed) as raised:
         services.issue_transition(
             issue=issue, user=world.users[kind], status=target, **inputs(name, source)
         )
-    assert raised.value.status_code == 403
-    assert f"may {name} this issue" in str(raised.value.detail)
+    assert raised.value.code == "permission_denied"  # a 403 through the API
+    assert f"may {name} this issue" in str(raised.value.message)
     assert raised.value.extra == {"current_status": source, "rule": name}
     assert state(issue) == before
 
@@ -323,7 +324,7 @@ def test_non_members_may_not_transition(world, visibility):
     world.project.save()
     issue = world.issue("in_review")
     before = state(issue)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.issue_transition(issue=issue, user=UserFactory(), status="resolved")
     assert state(issue) == before
 
@@ -332,7 +333,7 @@ def test_demoted_assignee_may_no_longer_work_the_issue(world):
     issue = world.issue("open")
     assignee = world.users["assignee"]
     assignee.memberships.update(role=Role.REPORTER)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.issue_transition(issue=issue, user=assignee, status="in_progress")
     assert state(issue)[0] == "open"
 
@@ -342,7 +343,7 @@ def test_inactive_users_may_not_transition(world):
     owner = world.users["owner"]
     owner.is_active = False
     owner.save()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.issue_transition(issue=issue, user=owner, status="in_progress")
     assert state(issue)[0] == "open"
 
@@ -353,9 +354,9 @@ def test_start_needs_an_assignee(world, kind):
     before = state(issue)
     with pytest.raises(services.TransitionRuleNotMet) as raised:
         services.issue_transition(issue=issue, user=world.users[kind], status="in_progress")
-    assert raised.value.status_code == 409
-    assert raised.value.get_codes() == "rule_not_met"
-    assert str(raised.value.detail) == "The issue must have an assignee."
+    assert isinstance(raised.value, Conflict)
+    assert raised.value.code == "rule_not_met"
+    assert str(raised.value.message) == "The issue must have an assignee."
     assert raised.value.extra == {"current_status": "open", "rule": "start"}
     assert state(issue) == before
 
@@ -403,7 +404,8 @@ def test_archived_projects_refuse_every_transition(world, name, source, target):
         services.issue_transition(
             issue=issue, user=world.users["site_admin"], status=target, **inputs(name, source)
         )
-    assert raised.value.get_codes() == "project_archived"
+    assert isinstance(raised.value, NotAllowed)
+    assert raised.value.code == "project_archived"
     assert state(issue) == before
 
 

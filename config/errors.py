@@ -1,0 +1,29 @@
+"""The domain's refusals. Services raise them; config/exceptions.py maps each kind to an
+HTTP status, so the admin, management commands and workers call services without DRF."""
+
+
+class DomainError(Exception):
+    """A service refused a change: `message` is for people, `code` for programs, and
+    `extra` holds more facts for the problem document (e.g. the current status)."""
+
+    message = "The request was refused."
+    code = "refused"
+
+    def __init__(self, message: str | None = None, **extra):
+        self.message = message or self.message
+        self.extra = extra
+        super().__init__(self.message)
+
+
+class NotAllowed(DomainError):
+    """The caller may not do this (403)."""
+
+    message = "You do not have permission to perform this action."
+    code = "permission_denied"
+
+
+class Conflict(DomainError):
+    """Valid, but in conflict with the resource's current state (409)."""
+
+    message = "The request conflicts with the current state of the resource."
+    code = "conflict"
