@@ -13,7 +13,8 @@ def comment_create(*, issue, author, body: str, record_event: bool = True) -> Co
     transition records it itself."""
     project_ensure_active(project=issue.project)
     comment = Comment(issue=issue, author=author, body=body)
-    comment.full_clean()
+    # The issue and author are rows in hand: no query to check they exist.
+    comment.full_clean(exclude=["issue", "author"])
     comment.save()
     if record_event:
         event_record(issue=issue, actor=author, kind=IssueEvent.Kind.COMMENTED, comment=comment)

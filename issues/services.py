@@ -4,8 +4,7 @@ commands all go through these, so the rules hold everywhere."""
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django_fsm import ConcurrentTransition
 
 from comments.services import comment_create
@@ -43,8 +42,16 @@ class ConcurrentChange(Conflict):
 def _allocate_number(project: Project) -> int:
     """The next issue number of the project. The UPDATE locks the project row until
     the transaction ends, so concurrent creations take turns and numbers stay gapless."""
-    Project.objects.filter(pk=project.pk).update(last_issue_number=F("last_issue_number") + 1)
-    return Project.objects.values_list("last_issue_number", flat=True).get(pk=project.pk)
+    # One statement: the ORM's update() cannot return the new value (PostgreSQL and
+    # SQLite 3.35+ both take RETURNING).
+    table = connection.ops.quote_name(Project._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_issue_number = last_issue_number + 1 "  # noqa: S608
+            "WHERE id = %s RETURNING last_issue_number",
+            [project.pk],
+        )
+        return cursor.fetchone()[0]
 
 
 def _check_assignee(project: Project, assignee) -> None:
@@ -95,10 +102,14 @@ def issue_create(
         due_date=due_date,
     )
     issue.number = _allocate_number(project)
-    issue.full_clean(exclude=["number", "status"], validate_unique=False)
+    # The project, reporter and assignee are rows in hand: no query to check they exist.
+    issue.full_clean(
+        exclude=["number", "status", "project", "reporter", "assignee"], validate_unique=False
+    )
     issue.save()
     if labels:
-        issue.labels.set(labels)
+        issue.labels.add(*labels)  # a new issue has none: no need to read them first
+    issue.prefetched_labels = sorted(labels, key=lambda label: label.name)
     event_record(issue=issue, actor=reporter, kind=IssueEvent.Kind.CREATED, to_status=issue.status)
     return issue
 
@@ -118,17 +129,25 @@ def _history_value(name: str, value):
     return value
 
 
-def _lock(issue: Issue) -> Issue:
-    """The stored issue, its row locked until the transaction ends."""
+def _lock(issue: Issue, *, locked: bool) -> Issue:
+    """The stored issue, its row locked until the transaction ends; a caller that locked it
+    already (the API, reading it once with the caller's role) says so, and it is kept."""
+    if locked:
+        return issue
     return Issue.objects.select_related("project").select_for_update(of=("self",)).get(pk=issue.pk)
 
 
-@transaction.atomic
-def issue_update(*, issue: Issue, actor, **fields) -> Issue:
-    """Change an issue's fields (never its status) and record each change."""
+def issue_update(*, issue: Issue, actor, locked: bool = False, **fields) -> Issue:
+    """Change an issue's fields (never its status) and record each change. With
+    `locked`, `issue` was read with its row locked in the caller's transaction."""
+    with transaction.atomic(savepoint=not locked):
+        return _update_locked(issue=issue, actor=actor, locked=locked, **fields)
+
+
+def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
     # Compare with the stored row, locked: a concurrent edit records the right old
     # values, and a stale copy neither undoes a transition nor trips over one.
-    issue = _lock(issue)
+    issue = _lock(issue, locked=locked)
     project_ensure_active(project=issue.project)
     changes = []
     if "assignee" in fields:
@@ -146,7 +165,9 @@ def issue_update(*, issue: Issue, actor, **fields) -> Issue:
             setattr(issue, name, fields[name])
     if not changes:
         return issue
-    issue.full_clean(exclude=["number", "status"], validate_unique=False)
+    issue.full_clean(
+        exclude=["number", "status", "project", "reporter", "assignee"], validate_unique=False
+    )
     issue.save()
     for name, old, new in changes:
         event_record(
@@ -229,23 +250,36 @@ def issue_available_transitions(*, issue: Issue, user) -> list[TransitionOption]
 
 
 def issue_transition(
-    *, issue: Issue, user, status: str, resolution: str = "", comment: str = ""
+    *,
+    issue: Issue,
+    user,
+    status: str,
+    resolution: str = "",
+    comment: str = "",
+    locked: bool = False,
 ) -> Issue:
     """Move the issue to `status` through the workflow, checking the transition's
-    source, permission, conditions and required inputs, and record it."""
+    source, permission, conditions and required inputs, and record it. With `locked`,
+    `issue` was read with its row locked in the caller's transaction."""
     try:
-        with transaction.atomic():
+        # A caller that locked the row refuses in its own transaction: no savepoint needed.
+        with transaction.atomic(savepoint=not locked):
             return _transition_locked(
-                issue=issue, user=user, status=status, resolution=resolution, comment=comment
+                issue=issue,
+                user=user,
+                status=status,
+                resolution=resolution,
+                comment=comment,
+                locked=locked,
             )
     except ConcurrentTransition as e:
         raise ConcurrentChange() from e
 
 
-def _transition_locked(*, issue, user, status, resolution, comment):
+def _transition_locked(*, issue, user, status, resolution, comment, locked):
     # Lock the row and read the current state: of concurrent identical requests,
     # the first wins and the others find the issue already moved on.
-    issue = _lock(issue)
+    issue = _lock(issue, locked=locked)
     transition = next((t for t in _transitions_from(issue.status) if t.target == status), None)
     if transition is None:
         reachable = [t.target for t in _transitions_from(issue.status)]

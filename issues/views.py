@@ -115,7 +115,7 @@ class IssueCreateMixin(IdempotentCreateMixin):
         project = data.pop("project", None) or self.get_project()
         self.check_object_permissions(request, project)
         issue = services.issue_create(project=project, reporter=request.user, **data)
-        issue = issue_get_visible(request.user, issue.key)
+        # The new issue as created, with its project, people and labels: no second read.
         return Response(IssueSerializer(issue).data, status=status.HTTP_201_CREATED)
 
     def get_serializer_class(self):
@@ -179,7 +179,9 @@ class IssueViewSet(
             self.check_if_match(issue)
             serializer = self.get_serializer(issue, data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
-            services.issue_update(issue=issue, actor=request.user, **serializer.validated_data)
+            services.issue_update(
+                issue=issue, actor=request.user, locked=True, **serializer.validated_data
+            )
         return Response(IssueSerializer(issue_get_visible(request.user, key)).data)
 
     def perform_destroy(self, instance):
@@ -203,11 +205,15 @@ class IssueViewSet(
         """Move the issue through the workflow; the target status names the transition."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # One read of the issue, locked, with the caller's role and the labels; the service
+        # takes it as it is, and the answer is the issue it moved (labels do not change).
         with transaction.atomic():
             issue = self.get_object(lock=True)
             self.check_if_match(issue)
-            services.issue_transition(issue=issue, user=request.user, **serializer.validated_data)
-        return Response(IssueSerializer(issue_get_visible(request.user, key)).data)
+            issue = services.issue_transition(
+                issue=issue, user=request.user, locked=True, **serializer.validated_data
+            )
+        return Response(IssueSerializer(issue).data)
 
     @extend_schema(responses=TransitionOptionSerializer(many=True))
     # A short list: not paged, not filtered.

@@ -1,0 +1,105 @@
+"""SQL budgets of the hot writes: the service owns the row lock, the issue is read once,
+and the answer is built from the rows in hand (issue #13's budgets, SAVEPOINTs counted)."""
+
+import pytest
+
+from comments.models import Comment
+from issues.models import Issue, IssueEvent
+from tests.factories import IssueFactory, LabelFactory
+
+pytestmark = pytest.mark.django_db
+
+# The project, SAVEPOINT, the number (UPDATE ... RETURNING), the issue, its created event,
+# RELEASE.
+CREATE_ISSUE = 8
+# With an assignee and labels: their lookups, the assignee's membership, the label links.
+CREATE_ISSUE_WITH_ASSIGNEE_AND_LABELS = 10
+# SAVEPOINT, the issue locked with the caller's role, its labels, UPDATE, the event, RELEASE.
+TRANSITION = 8
+# The issue with the caller's role, SAVEPOINT, the comment, its event, RELEASE.
+ADD_COMMENT = 6
+
+
+@pytest.fixture(autouse=True)
+def _blocklist_in_the_cache(settings):
+    settings.TOKEN_BLOCKLIST_USE_CACHE = True
+
+
+@pytest.fixture
+def maintainer(project, member_of):
+    return member_of(project, "maintainer")
+
+
+@pytest.fixture
+def api(client_for, maintainer):
+    client = client_for(maintainer)
+    # The first request caches the blocklist and the user, as a worker has them warm.
+    assert client.get("/api/v1/me").status_code == 200
+    return client
+
+
+def test_create_issue(project, api, django_assert_max_num_queries):
+    with django_assert_max_num_queries(CREATE_ISSUE):
+        response = api.post(
+            f"/api/v1/projects/{project.key}/issues", {"title": "Budget"}, format="json"
+        )
+
+    assert response.status_code == 201, response.json()
+    issue = Issue.objects.get(project=project, number=response.json()["number"])
+    assert response.json()["title"] == issue.title == "Budget"
+    assert IssueEvent.objects.filter(issue=issue, kind="created").count() == 1
+
+
+def test_create_issue_with_assignee_and_labels(
+    project, api, maintainer, django_assert_max_num_queries
+):
+    LabelFactory(project=project, name="backend")
+    LabelFactory(project=project, name="api")
+    body = {"title": "Budget", "assignee": maintainer.username, "labels": ["backend", "api"]}
+
+    with django_assert_max_num_queries(CREATE_ISSUE_WITH_ASSIGNEE_AND_LABELS):
+        response = api.post(f"/api/v1/projects/{project.key}/issues", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    issue = Issue.objects.get(project=project, number=data["number"])
+    assert [label["name"] for label in data["labels"]] == ["api", "backend"]
+    assert sorted(issue.labels.values_list("name", flat=True)) == ["api", "backend"]
+    assert data["assignee"]["username"] == issue.assignee.username == maintainer.username
+
+
+def test_a_created_issue_answers_as_it_reads(project, api, maintainer):
+    """Built from the rows in hand, the 201's body is what a GET of the issue gives."""
+    LabelFactory(project=project, name="backend")
+    body = {"title": "Same", "assignee": maintainer.username, "labels": ["backend"]}
+    created = api.post(f"/api/v1/projects/{project.key}/issues", body, format="json").json()
+
+    assert api.get(f"/api/v1/issues/{created['key']}").json() == created
+
+
+def test_transition(project, api, maintainer, django_assert_max_num_queries):
+    issue = IssueFactory(project=project, assignee=maintainer)
+
+    with django_assert_max_num_queries(TRANSITION):
+        response = api.post(
+            f"/api/v1/issues/{issue.key}/status", {"status": "in_progress"}, format="json"
+        )
+
+    assert response.status_code == 200, response.json()
+    issue.refresh_from_db()
+    assert response.json()["status"] == issue.status == "in_progress"
+    assert api.get(f"/api/v1/issues/{issue.key}").json() == response.json()
+    assert IssueEvent.objects.filter(issue=issue, kind="transitioned").count() == 1
+
+
+def test_add_comment(project, api, django_assert_max_num_queries):
+    issue = IssueFactory(project=project)
+
+    with django_assert_max_num_queries(ADD_COMMENT):
+        response = api.post(
+            f"/api/v1/issues/{issue.key}/comments", {"body": "Seen it too."}, format="json"
+        )
+
+    assert response.status_code == 201, response.json()
+    assert Comment.objects.get(issue=issue).body == "Seen it too."
+    assert IssueEvent.objects.filter(issue=issue, kind="commented").count() == 1
