@@ -9,8 +9,12 @@ from django.conf import settings
 from django.db import OperationalError, connection
 from django.test import override_settings
 
-from tests.factories import CommentFactory, IssueFactory, LabelFactory
-from tests.security.contract import assert_conforms, generate_schema
+from tests.security.contract import (
+    assert_conforms,
+    generate_schema,
+    schema_operations,
+    url_filler,
+)
 from tests.state import database_state
 
 pytestmark = pytest.mark.django_db
@@ -55,13 +59,6 @@ def schema(django_db_blocker):
         return generate_schema()
 
 
-def operations(schema, method=None):
-    for path, methods in schema["paths"].items():
-        for verb, operation in methods.items():
-            if method is None or verb == method:
-                yield path, verb, operation
-
-
 def header_parameters(operation) -> set[str]:
     return {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
 
@@ -79,27 +76,12 @@ def client(owner, client_for):
 @pytest.fixture
 def url_for(project, owner, member_of):
     """A URL for a path of the schema, naming objects the owner may read and change."""
-    issue = IssueFactory(project=project, reporter=owner, assignee=owner)
-    comment = CommentFactory(issue=issue, author=owner)
-    label = LabelFactory(project=project, name="backend")
-    member = member_of(project, "developer")
-
-    def fill(path: str) -> str:
-        values = {
-            "project_key": project.key,
-            "issue_key": issue.key,
-            "key": issue.key if path.startswith("/api/v1/issues/") else project.key,
-            "id": comment.pk if path.startswith("/api/v1/comments/") else label.pk,
-            "username": member.username,
-        }
-        return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
-
-    return fill
+    return url_filler(project, owner, member_of(project, "developer"))
 
 
 def test_if_none_match_and_a_304_are_declared_together(schema):
     offered = []
-    for path, method, operation in operations(schema):
+    for path, method, operation in schema_operations(schema):
         responses = operation["responses"]
         if "If-None-Match" in header_parameters(operation):
             offered.append(path)
@@ -126,7 +108,7 @@ def test_if_none_match_and_a_304_are_declared_together(schema):
 
 
 def test_every_read_that_offers_if_none_match_honours_it(schema, client, url_for):
-    for path, _, operation in operations(schema, "get"):
+    for path, _, operation in schema_operations(schema, "get"):
         if "If-None-Match" not in header_parameters(operation):
             continue
         url = url_for(path)
@@ -150,7 +132,7 @@ def test_every_read_that_offers_if_none_match_honours_it(schema, client, url_for
 def test_reads_that_do_not_offer_if_none_match_send_no_etag(schema, client, url_for):
     plain = [
         path
-        for path, _, operation in operations(schema, "get")
+        for path, _, operation in schema_operations(schema, "get")
         if "If-None-Match" not in header_parameters(operation)
     ]
     assert "/api/v1/" in plain
@@ -164,7 +146,7 @@ def test_reads_that_do_not_offer_if_none_match_send_no_etag(schema, client, url_
 def test_every_write_that_offers_if_match_honours_it(schema, client, url_for, stale):
     writes = [
         (path, method)
-        for path, method, operation in operations(schema)
+        for path, method, operation in schema_operations(schema)
         if "If-Match" in header_parameters(operation)
     ]
     assert {(m, p) for p, m in writes if m != "delete"} == set(CHANGES)

@@ -11,7 +11,7 @@ import pytest
 from issues.models import Issue
 from tests.factories import CommentFactory, IssueFactory
 from tests.lists import assert_bad_param, keys
-from tests.security.contract import generate_schema, url_filler
+from tests.security.contract import generate_schema, schema_operations, url_filler
 from tests.state import database_state
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +25,6 @@ TAKES = re.compile(r"Unknown parameter; this endpoint takes: (.+)\.")
 def schema(django_db_blocker):
     with django_db_blocker.unblock():
         return generate_schema()
-
-
-def operations(schema):
-    for path, methods in schema["paths"].items():
-        for method, operation in methods.items():
-            yield path, method, operation
 
 
 def query_parameters(operation) -> set[str]:
@@ -64,7 +58,7 @@ def unknown(response) -> dict[str, set[str]]:
 def test_every_operation_takes_exactly_what_it_documents(schema, client, url_for):
     """An undocumented parameter is refused, listing the documented ones (and `format`);
     every documented one is taken; a refused write changes nothing."""
-    for path, method, operation in operations(schema):
+    for path, method, operation in schema_operations(schema):
         documented = query_parameters(operation)
         url = url_for(path)
         before = database_state()
@@ -82,7 +76,7 @@ def test_every_operation_takes_exactly_what_it_documents(schema, client, url_for
 
 
 def test_every_operation_documents_its_400(schema):
-    for path, method, operation in operations(schema):
+    for path, method, operation in schema_operations(schema):
         assert "400" in operation["responses"], (method, path)
 
 

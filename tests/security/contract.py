@@ -15,6 +15,14 @@ def generate_schema() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
 
 
+def schema_operations(schema, method=None):
+    """(path, method, operation) for every operation of `schema`, or of one method."""
+    for path, methods in schema["paths"].items():
+        for verb, operation in methods.items():
+            if method is None or verb == method:
+                yield path, verb, operation
+
+
 def url_filler(project, owner, member):
     """A function giving a URL for a path of the schema, naming objects of `project` (made
     here) that its `owner` may read and change, and `member`'s membership."""

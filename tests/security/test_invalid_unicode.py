@@ -19,7 +19,7 @@ from config.unicode import INVALID_TEXT
 from issues.models import Issue
 from projects.models import Project
 from tests.factories import IssueFactory
-from tests.security.contract import generate_schema, url_filler
+from tests.security.contract import generate_schema, schema_operations, url_filler
 from tests.state import database_state
 
 pytestmark = pytest.mark.django_db
@@ -35,12 +35,6 @@ HEADERS_NOT_UTF8 = ["\xed\xa0\x80", "\xff"]
 def schema(django_db_blocker):
     with django_db_blocker.unblock():
         return generate_schema()
-
-
-def operations(schema):
-    for path, methods in schema["paths"].items():
-        for method, operation in methods.items():
-            yield path, method, operation
 
 
 def resolve(schema, node: dict) -> dict:
@@ -96,7 +90,7 @@ def assert_refused(response, *fields: str) -> None:
 
 def test_a_lone_surrogate_in_any_text_field_is_a_400_naming_it(schema, client, url_for):
     tried = set()
-    for path, method, operation in operations(schema):
+    for path, method, operation in schema_operations(schema):
         if "requestBody" not in operation:
             continue
         url = url_for(path)
@@ -122,7 +116,7 @@ def test_a_lone_surrogate_in_any_text_field_is_a_400_naming_it(schema, client, u
 
 
 def test_a_lone_surrogate_in_a_key_is_a_400_naming_it(schema, client, url_for):
-    for path, method, operation in operations(schema):
+    for path, method, operation in schema_operations(schema):
         if "requestBody" not in operation:
             continue
         before = database_state()
@@ -152,7 +146,7 @@ def test_valid_pairs_and_other_planes_are_text(client, project):
 
 def test_every_query_parameter_must_be_utf8(schema, client, url_for):
     """Each documented parameter of every operation, and DRF's `format` (taken by all)."""
-    for path, method, operation in operations(schema):
+    for path, method, operation in schema_operations(schema):
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
         for name in sorted(names | {"format"}):
             for value in NOT_UTF8:
