@@ -273,6 +273,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # Django's own defaults give "django" a plain-text handler (under DEBUG) that also
     # propagates here, so each record was printed twice; the root's JSON line is enough.
-    # ("django.server", runserver's access lines, keeps its own handler and no propagation.)
+    # (Configuring "django" also resets its children, so runserver's "django.server" access
+    # lines come out once too, as JSON.)
     "loggers": {"django": {"handlers": [], "propagate": True}},
 }
