@@ -1,14 +1,11 @@
 """A refused bearer token says in plain words what is wrong and what to do."""
 
-import uuid
-
-import jwt
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.services import token_pair_for_user
 from config.keys import SigningKeys
+from tests.accounts.test_tokens import _claims, _sign
 
 pytestmark = pytest.mark.django_db
 
@@ -16,29 +13,6 @@ pytestmark = pytest.mark.django_db
 def _me(api_client, token: str):
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return api_client.get("/api/v1/me")
-
-
-def _claims(user, **overrides) -> dict:
-    now = int(timezone.now().timestamp())
-    return {
-        "token_type": "access",
-        "exp": now + 300,
-        "iat": now,
-        "jti": uuid.uuid4().hex,
-        "sub": str(user.pk),
-        "iss": settings.JWT_ISSUER,
-        "aud": settings.JWT_AUDIENCE,
-        **overrides,
-    }
-
-
-def _sign(claims, private_pem=None) -> str:
-    return jwt.encode(
-        claims,
-        private_pem or settings.SIGNING_KEYS.private_pem,
-        algorithm="RS256",
-        headers={"kid": settings.SIGNING_KEYS.current_kid},
-    )
 
 
 def _refusal(response) -> str:
@@ -76,7 +50,7 @@ def test_a_refresh_token_sent_as_access_token_is_named(api_client, user):
 def test_a_token_from_another_signer_is_not_accepted(api_client, user, tmp_path):
     stranger = SigningKeys.generate_into(tmp_path / "keys")
 
-    detail = _refusal(_me(api_client, _sign(_claims(user), stranger.private_pem)))
+    detail = _refusal(_me(api_client, _sign(_claims(user), private_pem=stranger.private_pem)))
 
     assert detail.startswith("The access token was not accepted")
 
