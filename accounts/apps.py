@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from . import schema  # noqa: F401 - registers the OpenAPI authentication scheme
+        from . import (
+            pats,  # noqa: F401 - drops a changed user's cached tokens
+            schema,  # noqa: F401 - registers the OpenAPI authentication scheme
+        )

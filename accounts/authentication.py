@@ -1,3 +1,4 @@
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import (
     AuthenticationFailed,
@@ -7,6 +8,9 @@ from rest_framework_simplejwt.exceptions import (
 )
 from rest_framework_simplejwt.settings import api_settings
 
+from config.clients import client_ip
+
+from . import pats
 from .blocklist import access_token_lookup, remember_user
 from .tokens import AccessToken
 
@@ -62,3 +66,24 @@ class JWTAuthentication(authentication.JWTAuthentication):
             return AccessToken(raw_token)
         except TokenError as e:
             raise InvalidToken({"detail": refusal(raw_token, e), "code": "token_not_valid"}) from e
+
+
+class PersonalAccessTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer trk_…`: a personal access token (accounts/pats.py). Other
+    bearer tokens are left to JWTAuthentication, so the prefix decides, with no lookup."""
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or parts[0].lower() != b"bearer":
+            return None
+        if not parts[1].startswith(pats.PREFIX.encode()):
+            return None
+        try:
+            return pats.pat_authenticate(secret=parts[1].decode(), ip=client_ip(request))
+        except UnicodeDecodeError:
+            raise AuthenticationFailed(pats.MALFORMED, code="token_not_valid") from None
+        except pats.TokenRefused as e:
+            raise AuthenticationFailed(e.message, code=e.code) from e
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

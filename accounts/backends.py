@@ -33,3 +33,7 @@ class UsernameOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def user_can_authenticate(self, user):
+        # A bot acts only through its tokens, even if someone gave it a password.
+        return super().user_can_authenticate(user) and not user.is_bot

@@ -7,6 +7,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+# Ends every bot's username, and no one else's (registration refuses it).
+BOT_SUFFIX = "+bot"
+
 
 class UserManager(DjangoUserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
@@ -25,6 +28,10 @@ class User(AbstractUser):
         ADMIN = "admin", "Site admin"
         USER = "user", "User"
 
+    class Type(models.TextChoices):
+        USER = "user", "User"
+        BOT = "bot", "Bot"
+
     # No "@" in usernames: login takes a username or an email, and URLs name users.
     username = models.CharField(
         max_length=150,
@@ -41,6 +48,8 @@ class User(AbstractUser):
     email = models.EmailField("email address")
     display_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=SiteRole.choices, default=SiteRole.USER)
+    # A bot acts only through personal access tokens: it has no usable password.
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.USER)
 
     objects = UserManager()
 
@@ -62,6 +71,10 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.username
+
+    @property
+    def is_bot(self) -> bool:
+        return self.type == self.Type.BOT
 
     @property
     def is_site_admin(self) -> bool:
@@ -105,3 +118,69 @@ class RevokedAccessToken(models.Model):
 
     def __str__(self):
         return self.jti
+
+
+class PersonalAccessToken(models.Model):
+    """A long-lived bearer token for scripts and bots, limited by scopes and projects.
+
+    Only a SHA-256 hash of the secret is stored (see accounts/pats.py for why that hash).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
+    )
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text="Shown to tell tokens apart."
+    )
+    scopes = models.JSONField(default=list)
+    # With `limited_to_projects`, only `projects` (none left if they are all deleted);
+    # otherwise every project the user can see.
+    projects = models.ManyToManyField("projects.Project", blank=True, related_name="+")
+    limited_to_projects = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.name}, {self.user_id})"
+
+    @property
+    def throttle_ident(self) -> str:
+        """Whose rate limit a request with this token counts against (config/throttling.py)."""
+        return f"pat{self.pk}"
+
+
+class TokenEvent(models.Model):
+    """What happened to a personal access token, for operators: created, first used, revoked."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        FIRST_USED = "first_used", "First used"
+        REVOKED = "revoked", "Revoked"
+
+    token = models.ForeignKey(PersonalAccessToken, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Who did it (null for first use, and once that user is deleted).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.token.prefix}… {self.kind}"

@@ -1,7 +1,7 @@
 """OpenAPI descriptions drf-spectacular cannot derive by itself."""
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class JWTAuthenticationScheme(SimpleJWTScheme):
@@ -10,12 +10,16 @@ class JWTAuthenticationScheme(SimpleJWTScheme):
     target_class = "accounts.authentication.JWTAuthentication"
 
 
-class LoginSerializerExtension(OpenApiSerializerExtension):
-    """Login takes a username or an email address: at least one of them is required."""
+class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Bearer trk_…`, a personal access token limited by scopes."""
 
-    target_class = "accounts.serializers.LoginSerializer"
+    target_class = "accounts.authentication.PersonalAccessTokenAuthentication"
+    name = "personalAccessToken"
 
-    def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_basic_serializer(self.target, direction)
-        schema["anyOf"] = [{"required": ["username"]}, {"required": ["email"]}]
-        return schema
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal access token (`trk_…`) from POST /api/v1/me/tokens; "
+            "it may do what its scopes allow, in the projects it is limited to.",
+        }

@@ -1,18 +1,29 @@
 from django.conf import settings
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import generics, permissions, status
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.clients import client_ip
 from config.filters import StrictQueryMixin
 from config.http import ConditionalMixin
+from projects.selectors import projects_visible
 
-from . import services
-from .models import User
+from . import pats, services
+from .models import PersonalAccessToken, User
+from .permissions import (
+    IsNotPersonalAccessToken,
+    TokenCanWriteAccount,
+    TokenCanWriteTokens,
+    TokenKeepsEmail,
+)
 from .serializers import (
     LoginSerializer,
+    PersonalAccessTokenCreatedSerializer,
+    PersonalAccessTokenCreateSerializer,
+    PersonalAccessTokenSerializer,
     RefreshTokenSerializer,
     RegisterSerializer,
     TokenPairSerializer,
@@ -42,7 +53,7 @@ class RegisterView(PublicAuthView):
     serializer_class = RegisterSerializer
     throttle_classes = [RegisterThrottle]
 
-    @extend_schema(responses={201: UserSerializer})
+    @extend_schema(summary="Register", responses={201: UserSerializer})
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -62,6 +73,7 @@ class LoginView(PublicAuthView):
     throttle_classes = [LoginThrottle]
 
     @extend_schema(
+        summary="Log in",
         responses={200: TokenPairSerializer},
         examples=[
             OpenApiExample(
@@ -98,7 +110,7 @@ class RefreshView(PublicAuthView):
     serializer_class = RefreshTokenSerializer
     throttle_classes = [RefreshThrottle]
 
-    @extend_schema(responses={200: TokenPairSerializer})
+    @extend_schema(summary="Refresh the token pair", responses={200: TokenPairSerializer})
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -110,8 +122,10 @@ class LogoutView(StrictQueryMixin, generics.GenericAPIView):
     """Revoke the refresh token's family and the access token sent with this request."""
 
     serializer_class = RefreshTokenSerializer
+    # A personal access token is revoked at DELETE /me/tokens/{token_id}, not logged out.
+    permission_classes = [permissions.IsAuthenticated, IsNotPersonalAccessToken]
 
-    @extend_schema(responses={204: None})
+    @extend_schema(summary="Log out", responses={204: None})
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -123,12 +137,24 @@ class LogoutView(StrictQueryMixin, generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    get=extend_schema(summary="Get the signed-in user", description="The signed-in user."),
+    patch=extend_schema(
+        summary="Update the signed-in user",
+        description="Change the signed-in user's email or display name.",
+    ),
+)
 class MeView(StrictQueryMixin, ConditionalMixin, generics.RetrieveUpdateAPIView):
     """The signed-in user; email and display name can be changed."""
 
     serializer_class = UserSerializer
     queryset = User.objects.all()  # the row a change locks (ConditionalMixin.locked_if_match)
     http_method_names = ["get", "patch", "head", "options"]
+
+    def get_permissions(self):
+        if self.request.method in permissions.SAFE_METHODS:
+            return [permissions.IsAuthenticated()]
+        return [permissions.IsAuthenticated(), TokenCanWriteAccount(), TokenKeepsEmail()]
 
     def get_object(self):
         return self.request.user
@@ -146,8 +172,62 @@ class JWKSView(StrictQueryMixin, APIView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="jwks_get", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         response = Response(settings.SIGNING_KEYS.jwks)
         response["Cache-Control"] = "public, max-age=300"
         return response
+
+
+class PersonalAccessTokenViewSet(
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The signed-in user's personal access tokens. A token may manage them only with the
+    `tokens:write` scope, and never beyond its own scopes and projects."""
+
+    serializer_class = PersonalAccessTokenSerializer
+    permission_classes = [permissions.IsAuthenticated, TokenCanWriteTokens]
+    queryset = PersonalAccessToken.objects.none()  # for the schema; get_queryset() scopes it
+    lookup_url_kwarg = "token_id"
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return PersonalAccessToken.objects.filter(
+            user=self.request.user, revoked_at__isnull=True
+        ).prefetch_related("projects")
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return PersonalAccessTokenCreateSerializer
+        return PersonalAccessTokenSerializer
+
+    def get_serializer_context(self):
+        visible = projects_visible(self.request.user)  # what a new token may be limited to
+        return {**super().get_serializer_context(), "visible_projects": visible}
+
+    @extend_schema(
+        request=PersonalAccessTokenCreateSerializer,
+        responses={201: PersonalAccessTokenCreatedSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = pats.pat_create(
+            user=request.user,
+            actor=request.user,
+            ip=client_ip(request),
+            **serializer.validated_data,
+        )
+        token.secret = secret
+        return Response(
+            PersonalAccessTokenCreatedSerializer(token).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},  # the secret, as a token pair's
+        )
+
+    def perform_destroy(self, instance):
+        pats.pat_revoke(token=instance, actor=self.request.user, ip=client_ip(self.request))

@@ -14,7 +14,7 @@ PAGE_SIZE = 50
 def prepare(depth: int) -> dict:
     from accounts.models import User
     from config.pagination import KeysetCursorPagination
-    from issues.models import Issue
+    from issues.models import Issue, Label
     from projects.models import Project
 
     from .seed import BUSY_ISSUE, CALLER
@@ -55,6 +55,13 @@ def prepare(depth: int) -> dict:
             .order_by("-id")[:500]
         ],
         "assignee": "user07",
+        # The same, resolved to ids, for the data floor of the filtered list.
+        "assignee_id": User.objects.get(username="user07").pk,
+        "backend_labels": list(
+            Label.objects.filter(name="backend", project__in=Project.objects.visible_to(caller))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
     }
 
 

@@ -18,8 +18,17 @@ wrk`), it
      versions, date and load average, and whether each target is met.
 
 Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres: the
-server where `tracker_bench` is created), BENCH_REDIS_URL (default
-redis://127.0.0.1:6379/8, a Redis database this script empties).
+server where `tracker_bench` is created), BENCH_DATABASE (default tracker_bench),
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/8, a Redis database this script empties).
+
+--pgbouncer serves through a PgBouncer in transaction pooling mode (scripts/pgbouncer.py,
+DATABASE_POOLER=pgbouncer, 8 server connections: one per gunicorn thread), as README's
+"PgBouncer" describes; results then go to issues-N-pgbouncer.{json,md}.
+
+wrk's 8 connections are kept alive for a whole round, and each stays with the gunicorn
+worker that accepted it: a round where one worker got most of them measures one worker,
+not two. Each round records how its connections were spread (`spread`, per worker); a
+round more lopsided than 6:2 is run again, up to twice, and the spread is reported.
 """
 
 import argparse
@@ -35,6 +44,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,7 +56,7 @@ BENCH = ROOT / "bench"
 PYTHON = sys.executable
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
-DATABASE = "tracker_bench"
+DATABASE = os.environ.get("BENCH_DATABASE", "tracker_bench")
 PAGE = "page_size=50"
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating ingress adds
 METRICS_TOKEN = secrets.token_urlsafe(32)  # /metrics answers only this bearer token
@@ -217,15 +227,15 @@ def run_python(args: list[str], env: dict, capture=False) -> subprocess.Complete
 
 
 class Server:
-    def __init__(self, env: dict, tmp: Path):
+    def __init__(self, env: dict, tmp: Path, app="config.wsgi", name="gunicorn"):
         self.port = int(env["GUNICORN_BIND"].rsplit(":", 1)[1])
-        self.log = tmp / "gunicorn.log"
+        self.log = tmp / f"{name}.log"
         command = [str(Path(PYTHON).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
         # Only gunicorn gets the metrics folder: commands run with it would write there too.
-        env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus")}
+        env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"{name}-prometheus")}
         with self.log.open("w") as out:
             self.process = subprocess.Popen(  # noqa: S603
-                [*command, "config.wsgi"], cwd=ROOT, env=env, stdout=out, stderr=out
+                [*command, app], cwd=ROOT, env=env, stdout=out, stderr=out
             )
 
     def url(self, path: str) -> str:
@@ -270,10 +280,36 @@ class Server:
                 requests = float(line.rsplit(" ", 1)[1]) - 1
         return statements, requests
 
+    def workers(self) -> list[int]:
+        pid = self.process.pid
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    def connections_per_worker(self) -> list[int]:
+        """How many client connections each worker holds open now (sorted, most first)."""
+        established = set()  # socket inodes of connections to our port
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as lines:
+                for line in list(lines)[1:]:
+                    fields = line.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    if local_port == self.port and fields[3] == "01":  # ESTABLISHED
+                        established.add(fields[9])
+        counts = []
+        for pid in self.workers():
+            inodes = set()
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue  # closed meanwhile
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+            counts.append(len(inodes & established))
+        return sorted(counts, reverse=True)
+
     def workers_rss_mb(self) -> list[float]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         sizes = []
-        for pid in children.read_text().split():
+        for pid in self.workers():
             status = Path(f"/proc/{pid}/status").read_text()
             kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
             sizes.append(round(kb / 1024, 1))
@@ -320,6 +356,25 @@ def wrk(server: Server, script: str, tmp: Path, seconds: float, connections: int
     return report
 
 
+def spread_during(server, seconds: float, run):
+    """`run()`, and `seconds` into it, how the server's workers share its connections."""
+    seen = []
+    timer = threading.Timer(seconds, lambda: seen.append(server.connections_per_worker()))
+    timer.start()
+    try:
+        result = run()
+    finally:
+        timer.cancel()
+        timer.join()
+    return result, seen[0] if seen else []
+
+
+def lopsided(spread: list[int], connections: int) -> bool:
+    """More lopsided than 6:2 for 8 connections (three quarters on one worker); one
+    connection is always on one worker."""
+    return connections > 1 and len(spread) > 1 and spread[0] > connections * 3 / 4
+
+
 def measure(server, name, script, args, tmp, connections=None, threads=None, reset=None) -> dict:
     connections = connections or args.connections
     threads = min(threads or args.threads, connections)
@@ -327,12 +382,20 @@ def measure(server, name, script, args, tmp, connections=None, threads=None, res
         reset()
     wrk(server, script, tmp, args.warmup, connections, threads)
     time.sleep(1)  # the warm-up's last requests finish before the counters are read
-    if reset:
-        reset()
-    statements, served = server.counters()
-    report = wrk(server, script, tmp, args.duration, connections, threads)
-    time.sleep(0.5)  # requests cut off by wrk's deadline still finish on the server
-    statements_after, served_after = server.counters()
+    for rounds in range(1, 4):
+        if reset:
+            reset()
+        statements, served = server.counters()
+        report, spread = spread_during(
+            server,
+            min(1.0, args.duration / 2),
+            lambda: wrk(server, script, tmp, args.duration, connections, threads),
+        )
+        time.sleep(0.5)  # requests cut off by wrk's deadline still finish on the server
+        statements_after, served_after = server.counters()
+        if not lopsided(spread, connections) or rounds == 3:
+            break
+        print(f"  {name}: connections per worker {spread}, lopsided: again", flush=True)
     # Per request the server served: wrk does not count the requests its deadline cut off.
     sql_per_request = (statements_after - statements) / max(served_after - served - 1, 1)
     requests = max(report["requests"], 1)
@@ -349,16 +412,38 @@ def measure(server, name, script, args, tmp, connections=None, threads=None, res
         "failed_answers": report["failed"],
         "bytes_per_response": round(report["bytes"] / requests),
         "connections": connections,
+        "spread": spread,
+        "rounds": rounds,
     }
     print(
         f"  {name:<34} {result['rps']:>8.1f} req/s  p50 {result['p50_ms']:>7.2f} ms"
         f"  p99 {result['p99_ms']:>7.2f} ms  {result['sql_per_request']:>5.2f} SQL/req"
+        + (f"  per worker {':'.join(map(str, spread))}" if len(spread) > 1 else "")
         + (f"  {result['errors']} ERRORS" if result["errors"] else ""),
         flush=True,
     )
     for answer in report["failed"]:
         print(f"    {answer}", flush=True)
     return result
+
+
+def measure_bare(env: dict, tmp: Path, facts: dict, token: str, args) -> dict:
+    """The bare WSGI floor (bench/bare.py) in a gunicorn of its own, configured alike."""
+    bare = Server(
+        {**env, "GUNICORN_BIND": f"127.0.0.1:{free_port()}"}, tmp, "bench.bare:application", "bare"
+    )
+    try:
+        bare.wait_until_up()
+        projects = ",".join(str(pk) for pk in facts["visible_projects"])
+        headers = {**HTTPS, "Authorization": f"Bearer {token}"}
+        script = wrk_script(headers, path=f"/?projects={projects}")
+        name = "bare WSGI floor (reference)"
+        result = measure(bare, name, script, args, tmp)
+        alone = measure(bare, "  ... 1 connection", script, args, tmp, 1, 1)
+        result.update({f"{key}_1c": alone[key] for key in ("rps", "p50_ms", "p99_ms")})
+        return result
+    finally:
+        bare.stop()
 
 
 def reopen(keys: list[str]):
@@ -394,6 +479,11 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
     projects = ",".join(str(pk) for pk in facts["visible_projects"])
     busy = facts["busy_issue"]
     filtered = f"status=open&assignee={facts['assignee']}&label=backend&ordering=-priority"
+    labels = ",".join(str(pk) for pk in facts["backend_labels"])
+    floor = f"/bench/floor/issues?projects={projects}"
+    floor_filtered = (
+        f"{floor}&status=open&assignee={facts['assignee_id']}&labels={labels}&ordering=-priority"
+    )
     new_issue = {
         "project": "CORE",
         "title": "Benchmark: the export button times out on large projects",
@@ -404,7 +494,12 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
     }
     comment = {"body": "Reproduced on the staging cluster; the worker log shows a timeout. " * 3}
     return [
-        ("data floor (reference)", {"path": f"/bench/floor/issues?projects={projects}"}),
+        ("data floor (reference)", {"path": floor}),
+        ("data floor, filtered + sorted (reference)", {"path": f"{floor_filtered}&count=1"}),
+        (
+            "data floor, search common word, counted (reference)",
+            {"path": f"{floor}&search={COMMON_WORD}&count=1"},
+        ),
         ("naive DRF baseline (reference)", {"path": "/bench/naive/issues", "auth": True}),
         ("issue list, page numbers", {"path": f"/api/v1/issues?{PAGE}", "auth": True}),
         ("issue list, cursor", {"path": f"/api/v1/issues?{PAGE}&cursor=", "auth": True}),
@@ -581,6 +676,26 @@ def verdicts(results: dict, facts: dict, auth: dict, rss: list[float]) -> list[d
     return checks
 
 
+# Each scenario beside the data floor that reads the same rows (bench/views.py).
+FLOORS = {
+    "issue list, page numbers": "data floor (reference)",
+    "issue list, cursor": "data floor (reference)",
+    "issue list, filtered + sorted": "data floor, filtered + sorted (reference)",
+    "search, common word": "data floor, search common word, counted (reference)",
+    "data floor (reference)": "bare WSGI floor (reference)",
+}
+
+
+def floor_ratios(results: list[dict]) -> list[str]:
+    by = {r["scenario"]: r for r in results}
+    return [
+        f"{name}: {by[name]['rps'] / by[floor]['rps']:.0%} of the req/s of the {floor} "
+        f"({by[name]['rps']:,.0f} vs {by[floor]['rps']:,.0f})"
+        for name, floor in FLOORS.items()
+        if name in by and floor in by and by[floor]["rps"]
+    ]
+
+
 def markdown(report: dict) -> str:
     m, v, d = report["machine"], report["versions"], report["dataset"]
     lines = [
@@ -600,15 +715,21 @@ def markdown(report: dict) -> str:
         f"Throughput and latency with {report['load'].split(',')[0]} (the server saturated), "
         "then the latency of one request at a time (1 connection).",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | 1 conn: p50 ms | p99 ms | SQL/req |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p99 ms | 1 conn: p50 ms | p99 ms | SQL/req "
+        "| conns per worker |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["scenarios"]:
         lines.append(
             f"| {r['scenario']} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-            f"| {r['p50_ms_1c']:.1f} | {r['p99_ms_1c']:.1f} | {r['sql_per_request']:.1f} |"
+            f"| {r['p50_ms_1c']:.1f} | {r['p99_ms_1c']:.1f} | {r['sql_per_request']:.1f} "
+            f"| {':'.join(map(str, r.get('spread', [])))}"
+            + (f" ({r['rounds']} rounds)" if r.get("rounds", 1) > 1 else "")
+            + " |"
         )
     a = report["auth_overhead"]
+    lines += ["", "Against the data floor serving the same rows:", ""]
+    lines += [f"- {line}" for line in floor_ratios(report["scenarios"])]
     lines += [
         "",
         f"Authentication overhead ({a['path']}, 1 connection): median {a['with_token_p50_ms']} ms "
@@ -642,6 +763,11 @@ def main(argv=None) -> int:
         help="run only the scenarios whose names contain one of these comma-separated texts",
     )
     parser.add_argument("--output", type=Path, default=BENCH / "results")
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="serve through PgBouncer in transaction pooling mode (DATABASE_POOLER=pgbouncer)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
 
@@ -677,6 +803,16 @@ def main(argv=None) -> int:
             run_python(["-m", "bench.prepare", "--depth", str(depth)], env, True).stdout
         )
 
+        bouncer = None
+        if args.pgbouncer:
+            sys.path.insert(0, str(ROOT / "scripts"))
+            from pgbouncer import PgBouncer  # a script, as smoke_production.py, not a package
+
+            # Seeding and migrating above went to PostgreSQL directly; the server does not.
+            tmp.chmod(0o711)  # PgBouncer runs as postgres when this runs as root
+            bouncer = PgBouncer(tmp / "pgbouncer", POSTGRES_URL, pool_size=8)
+            bouncer.start()
+            env = {**env, "DATABASE_URL": bouncer.url(DATABASE), "DATABASE_POOLER": "pgbouncer"}
         server = Server(env, tmp)
         try:
             server.wait_until_up()
@@ -700,6 +836,10 @@ def main(argv=None) -> int:
                 alone = measure(server, "  ... 1 connection", script, args, tmp, 1, 1, reset)
                 result.update({f"{key}_1c": alone[key] for key in ("rps", "p50_ms", "p99_ms")})
                 results.append(result)
+
+            if not args.only or "bare" in args.only:
+                token = login(server, facts["caller"], PASSWORD)
+                results.append(measure_bare(env, tmp, facts, token, args))
 
             # Authentication overhead: one connection, so the median is a request's own time.
             token = login(server, facts["caller"], PASSWORD)
@@ -725,12 +865,15 @@ def main(argv=None) -> int:
             rss = server.workers_rss_mb()
         finally:
             server.stop()
+            if bouncer:
+                bouncer.close()
 
     report = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "versions": versions(),
-        "server": "2 gthread workers x 4 threads (gunicorn.conf.py defaults), no recycling",
+        "server": "2 gthread workers x 4 threads (gunicorn.conf.py defaults), no recycling"
+        + (", through PgBouncer (transaction pooling, 8 server connections)" if bouncer else ""),
         "load": f"{args.connections} connections, {args.threads} threads, {args.warmup:g} s "
         f"warm-up then {args.duration:g} s per scenario",
         "load_before": round(load_before, 2),
@@ -753,7 +896,7 @@ def main(argv=None) -> int:
     print("\n" + text)
     if not args.only:
         args.output.mkdir(parents=True, exist_ok=True)
-        stem = args.output / f"issues-{args.issues}"
+        stem = args.output / f"issues-{args.issues}{'-pgbouncer' if bouncer else ''}"
         stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
         stem.with_suffix(".md").write_text(text)
         print(f"Wrote {stem}.json and {stem}.md")

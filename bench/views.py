@@ -3,6 +3,8 @@
 - The data floor: the same 50 rows as the API's first page, with the same joins, read
   through .values() and encoded with orjson: no authentication, no DRF, nothing but
   Django's request cycle and the database. Nothing serving these rows can be cheaper.
+  Given the filters of a scenario (by id, already resolved) it reads that scenario's rows,
+  and with `count=1` also counts them up to the API's cap, as page numbers do.
 - The naive baseline: what a first DRF implementation typically looks like: a
   ModelViewSet with nested ModelSerializers, no select_related or prefetch_related,
   page numbers with a full COUNT, DRF's JSON renderer.
@@ -11,10 +13,12 @@
 from collections import defaultdict
 
 import orjson
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from rest_framework import pagination, renderers, serializers, viewsets
 
 from accounts.models import User
+from config.pagination import COUNT_CAP
 from issues.models import Issue, Label
 from projects.models import Project
 
@@ -37,18 +41,51 @@ FLOOR_FIELDS = {
 PEOPLE = ("reporter", "assignee")
 
 
+def _ids(text: str) -> list[int]:
+    return [int(pk) for pk in text.split(",") if pk]
+
+
+def floor_issues(params):
+    """The issues of `projects` (ids), narrowed by `status`, `assignee` (id), `labels` (ids,
+    any of them) and `search` (full text, PostgreSQL) when given."""
+    issues = Issue.objects.filter(project__in=_ids(params.get("projects", "")))
+    if params.get("status"):
+        issues = issues.filter(status=params["status"])
+    if params.get("assignee"):
+        issues = issues.filter(assignee_id=int(params["assignee"]))
+    if params.get("labels"):
+        tagged = Issue.labels.through.objects.filter(
+            issue=OuterRef("pk"), label__in=_ids(params["labels"])
+        )
+        issues = issues.filter(Exists(tagged))
+    if params.get("search"):
+        from django.contrib.postgres.search import SearchQuery  # PostgreSQL only
+
+        query = SearchQuery(params["search"], config="english", search_type="websearch")
+        issues = issues.filter(search_vector=query)
+    return issues
+
+
 def floor_issue_list(request):
-    """The first 50 issues of the given projects (`?projects=1,2`), newest change first."""
-    projects = [int(pk) for pk in request.GET.get("projects", "").split(",") if pk]
+    """The first 50 issues of the given projects (`?projects=1,2`), newest change first, or
+    by priority (`ordering=-priority`), filtered as floor_issues says; `count=1` adds the
+    number of matches up to the API's cap."""
+    issues = floor_issues(request.GET)
+    body = {}
+    if request.GET.get("count"):
+        body["count"] = issues.values("pk")[: COUNT_CAP + 1].count()
+    by_priority = request.GET.get("ordering") == "-priority"
     rows = list(
-        Issue.objects.filter(project__in=projects)
-        .order_by("-updated_at", "-id")
-        .values(
+        issues.order_by(*(["-priority", "-id"] if by_priority else ["-updated_at", "-id"])).values(
             *FLOOR_FIELDS.values(),
             "project__id",
             "project__key",
             "project__name",
-            *(f"{who}__{field}" for who in PEOPLE for field in ("id", "username", "display_name")),
+            *(
+                f"{who}__{field}"
+                for who in PEOPLE
+                for field in ("id", "username", "display_name", "type")
+            ),
         )[:PAGE_SIZE]
     )
     labels = defaultdict(list)
@@ -73,13 +110,15 @@ def floor_issue_list(request):
                     "id": row[f"{who}__id"],
                     "username": row[f"{who}__username"],
                     "display_name": row[f"{who}__display_name"],
+                    "type": row[f"{who}__type"],
                 }
                 if row[f"{who}__id"] is not None
                 else None
             )
         item["labels"] = labels[row["id"]]
         results.append(item)
-    return HttpResponse(orjson.dumps({"results": results}), content_type="application/json")
+    body["results"] = results
+    return HttpResponse(orjson.dumps(body), content_type="application/json")
 
 
 class NaiveProjectSerializer(serializers.ModelSerializer):
@@ -91,7 +130,7 @@ class NaiveProjectSerializer(serializers.ModelSerializer):
 class NaiveUserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "username", "display_name"]
+        fields = ["id", "username", "display_name", "type"]
 
 
 class NaiveLabelSerializer(serializers.ModelSerializer):

@@ -1,7 +1,10 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from config.admin import ServiceRefusalsAsMessages
+from issues.services import issue_comment
 from projects.services import ProjectArchived
 
 from . import services
@@ -22,7 +25,7 @@ class CommentAdminForm(forms.ModelForm):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
     form = CommentAdminForm
     list_display = ["id", "issue", "author", "created_at", "edited"]
     search_fields = ["body", "author__username"]
@@ -41,9 +44,18 @@ class CommentAdmin(admin.ModelAdmin):
         body = form.cleaned_data["body"]
         if change:
             stored = Comment.objects.select_related("issue__project").get(pk=obj.pk)
-            services.comment_update(comment=stored, body=body)
+            services.comment_update(comment=stored, body=body, actor=request.user)
         else:
-            created = services.comment_create(
+            created = issue_comment(
                 issue=form.cleaned_data["issue"], author=request.user, body=body
             )
             obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        # Through the service, so the deletion is announced (events).
+        services.comment_delete(comment=obj, actor=request.user)
+
+    @transaction.atomic  # all or none: a refusal (archived project) keeps every comment
+    def delete_queryset(self, request, queryset):
+        for comment in queryset.select_related("issue__project", "author"):
+            services.comment_delete(comment=comment, actor=request.user)

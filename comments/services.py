@@ -1,38 +1,57 @@
 from django.db import transaction
 
-from issues.events import event_record
-from issues.models import IssueEvent
+from events.models import Event
+from events.outbox import event_emit
 from projects.services import project_ensure_active
 
 from .models import Comment
+from .serializers import CommentSerializer
 
 
-@transaction.atomic
-def comment_create(*, issue, author, body: str, record_event: bool = True) -> Comment:
-    """Comment on an issue; the comment shows in the issue's history unless a
-    transition records it itself."""
+def _emit(type: str, comment: Comment, actor, **extra) -> None:
+    event_emit(
+        type=type,
+        project=comment.issue.project,
+        actor=actor,
+        data=CommentSerializer(comment).data,
+        **extra,
+    )
+
+
+# No savepoint of its own inside a caller's transaction (issue_comment, a transition): a
+# refusal there undoes the caller's whole change anyway, and a savepoint costs two statements.
+@transaction.atomic(savepoint=False)
+def comment_create(*, issue, author, body: str) -> Comment:
+    """Write a comment on an issue. The issue's history is the issues app's to record
+    (issues.services.issue_comment, or the transition a comment explains): comments sit
+    below issues and never call back into them."""
     project_ensure_active(project=issue.project)
     comment = Comment(issue=issue, author=author, body=body)
     # The issue and author are rows in hand: no query to check they exist.
     comment.full_clean(exclude=["issue", "author"])
     comment.save()
-    if record_event:
-        event_record(issue=issue, actor=author, kind=IssueEvent.Kind.COMMENTED, comment=comment)
+    _emit(Event.Type.COMMENT_CREATED, comment, author)
     return comment
 
 
 @transaction.atomic
-def comment_update(*, comment: Comment, body: str | None = None) -> Comment:
+def comment_update(*, comment: Comment, body: str | None = None, actor=None) -> Comment:
     project_ensure_active(project=comment.issue.project)
     if body is not None and body != comment.body:
+        old = comment.body
         comment.body = body
         comment.edited = True
         comment.full_clean()
         comment.save(update_fields=["body", "edited", "updated_at"])
+        _emit(Event.Type.COMMENT_UPDATED, comment, actor, changes={"body": old})
     return comment
 
 
 @transaction.atomic
-def comment_delete(*, comment: Comment) -> None:
+def comment_delete(*, comment: Comment, actor=None) -> None:
     project_ensure_active(project=comment.issue.project)
+    data = CommentSerializer(comment).data
     comment.delete()
+    event_emit(
+        type=Event.Type.COMMENT_DELETED, project=comment.issue.project, actor=actor, data=data
+    )

@@ -1,5 +1,6 @@
 from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
@@ -7,18 +8,13 @@ from config.filters import RepeatedParametersFilter, StrictOrderingFilter, Stric
 from config.http import ConditionalMixin, IdempotentCreateMixin
 from config.pagination import FlexiblePagination
 from issues.selectors import issue_get_visible
+from issues.services import issue_comment
 from projects.models import Project
-from projects.permissions import (
-    IsProjectActive,
-    IsProjectMaintainer,
-    IsProjectReporter,
-    IsProjectViewer,
-)
+from projects.permissions import CanDo, CanViewProject
 
 from . import services
 from .filters import CommentFilter
 from .models import Comment
-from .permissions import IsCommentAuthor
 from .serializers import CommentSerializer
 
 
@@ -51,9 +47,9 @@ class IssueCommentViewSet(
         return self.get_issue().project
 
     def get_permissions(self):
-        rules = [IsAuthenticated(), IsProjectViewer()]
+        rules = [IsAuthenticated(), CanViewProject()]
         if self.action == "create":
-            rules += [IsProjectReporter(), IsProjectActive()]
+            rules.append(CanDo("comment"))
         return rules
 
     def get_queryset(self):
@@ -62,11 +58,18 @@ class IssueCommentViewSet(
         )
 
     def perform_create(self, serializer):
-        serializer.instance = services.comment_create(
+        # Through the issues app, which records the comment in the issue's history.
+        serializer.instance = issue_comment(
             issue=self.get_issue(), author=self.request.user, **serializer.validated_data
         )
 
 
+@extend_schema_view(
+    partial_update=extend_schema(description="Change the comment's body: its author only."),
+    destroy=extend_schema(
+        description="Delete the comment: its author, or a maintainer of the project."
+    ),
+)
 class CommentViewSet(
     StrictQueryMixin,
     ConditionalMixin,
@@ -78,15 +81,15 @@ class CommentViewSet(
     """A comment by id. Authors edit and delete their own; maintainers delete any."""
 
     serializer_class = CommentSerializer
+    lookup_url_kwarg = "comment_id"
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_permissions(self):
-        rules = [IsAuthenticated(), IsProjectViewer()]
+        rules = [IsAuthenticated(), CanViewProject()]
         if self.action == "partial_update":
-            rules += [IsCommentAuthor(), IsProjectReporter(), IsProjectActive()]
+            rules.append(CanDo("edit_comment"))
         elif self.action == "destroy":
-            own = IsCommentAuthor & IsProjectReporter
-            rules += [(own | IsProjectMaintainer)(), IsProjectActive()]
+            rules.append(CanDo("delete_comment"))
         return rules
 
     def get_queryset(self):
@@ -98,9 +101,13 @@ class CommentViewSet(
     def perform_update(self, serializer):
         with transaction.atomic():
             serializer.instance = services.comment_update(
-                comment=self.locked_if_match(serializer.instance), **serializer.validated_data
+                comment=self.locked_if_match(serializer.instance),
+                actor=self.request.user,
+                **serializer.validated_data,
             )
 
     def perform_destroy(self, instance):
         with transaction.atomic():
-            services.comment_delete(comment=self.locked_if_match(instance))
+            services.comment_delete(
+                comment=self.locked_if_match(instance), actor=self.request.user
+            )

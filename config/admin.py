@@ -1,6 +1,7 @@
 """Admin pieces every app's admin uses."""
 
 from django.contrib import messages
+from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 
@@ -35,3 +36,32 @@ class ServiceRefusalsAsMessages:
         except (ValidationError, DomainError) as e:
             self.message_user(request, refusal(e), messages.ERROR)
             return redirect(request.get_full_path())
+
+
+class AutocompleteSelect(widgets.AutocompleteSelect):
+    """Django's, except that a value that is no key (a typed `?project=abc`, a hand-made
+    POST, a number past the column's range) shows as no choice instead of failing the
+    query that looks its label up; the form's field reports it."""
+
+    def optgroups(self, name, value, attr=None):
+        key = self.field.target_field
+        return super().optgroups(name, [v for v in value if _is_key(key, v)], attr)
+
+
+def _is_key(field, value) -> bool:
+    try:
+        field.run_validators(field.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
+class SafeAutocompleteFields:
+    """Uses the AutocompleteSelect above for the ModelAdmin's `autocomplete_fields`."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = AutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -16,6 +16,7 @@ from config.filters import StrictQueryMixin
 ROOT_LINKS = {
     "projects": "project-list",
     "issues": "issue-list",
+    "events": "event-list",
     "me": "me",
     "register": "auth-register",
     "login": "auth-login",

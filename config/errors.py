@@ -9,8 +9,9 @@ class DomainError(Exception):
     message = "The request was refused."
     code = "refused"
 
-    def __init__(self, message: str | None = None, **extra):
+    def __init__(self, message: str | None = None, *, code: str | None = None, **extra):
         self.message = message or self.message
+        self.code = code or self.code
         self.extra = extra
         super().__init__(self.message)
 

@@ -16,7 +16,6 @@ from rest_framework.settings import api_settings
 from config.fields import NO_NUL
 
 # An annotation a search filter adds to put exact key matches first.
-SEARCH_FIRST = "search_key_match"
 TRUE_FALSE = [("true", "true"), ("false", "false")]
 
 
@@ -93,13 +92,23 @@ class StrictQueryMixin:
 
 
 class StrictOrderingFilter(OrderingFilter):
-    """`?ordering=a,-b` over the view's `ordering_fields` (API name -> model field or
-    annotation in `ordering_annotations`); an unknown field is a 400, never ignored.
-    Ties are always broken by id, so orderings are total and cursors stable."""
+    """`?ordering=a,-b` over the view's `ordering_fields` (API name -> model field or one
+    of `annotations`); an unknown field is a 400, never ignored. Ties are always broken
+    by id, so orderings are total and cursors stable. A list with computed sort keys
+    subclasses it and says so in the three class attributes below."""
+
+    # Sort keys computed per row: name -> expression, annotated only when ordered by.
+    annotations: dict = {}
+    # Orderings offered only with a query parameter: API name -> parameter (rank -> search).
+    requires: dict[str, str] = {}
+
+    def leading_terms(self, queryset) -> list[str]:
+        """Terms sorted on before the caller's ordering (e.g. an exact match first)."""
+        return []
 
     def _allowed(self, request, view) -> dict[str, str]:
         allowed = dict(view.ordering_fields)
-        for name, needs in getattr(view, "ordering_requires", {}).items():
+        for name, needs in self.requires.items():
             if not request.query_params.get(needs, "").strip():  # blank is absent
                 allowed.pop(name, None)
         return allowed
@@ -130,14 +139,11 @@ class StrictOrderingFilter(OrderingFilter):
 
     def filter_queryset(self, request, queryset, view):
         ordering = self.get_ordering(request, queryset, view)
-        annotations = getattr(view, "ordering_annotations", {})
         for term in ordering:
             name = term.lstrip("-")
-            if name in annotations and name not in queryset.query.annotations:
-                queryset = queryset.annotate(**{name: annotations[name]})
-        if SEARCH_FIRST in queryset.query.annotations:
-            ordering = [f"-{SEARCH_FIRST}", *ordering]
-        return queryset.order_by(*ordering)
+            if name in self.annotations and name not in queryset.query.annotations:
+                queryset = queryset.annotate(**{name: self.annotations[name]})
+        return queryset.order_by(*self.leading_terms(queryset), *ordering)
 
     def get_schema_operation_parameters(self, view):
         names = ", ".join(view.ordering_fields)

@@ -49,12 +49,6 @@ def link_header(links: dict[str, str | None]) -> str:
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
 
 
-def page_reader(view):
-    """How the page's rows are read: the view's `read_page(queryset)` if it has one (the
-    issue list reads dicts through .values()), else as model instances."""
-    return getattr(view, "read_page", list)
-
-
 class CappedPaginator:
     """A Django-paginator-like page slicer whose count stops at COUNT_CAP."""
 
@@ -81,7 +75,18 @@ class CappedPaginator:
         return rows
 
 
-class PageNumberPagination(pagination.BasePagination):
+class RowReaderMixin:
+    """`read_rows(queryset) -> list` reads the page's slice: model instances by default; a
+    list that renders from plain rows (the issue list) gives its own reader."""
+
+    read_rows = staticmethod(list)
+
+    def __init__(self, read_rows=None):
+        if read_rows is not None:
+            self.read_rows = read_rows
+
+
+class PageNumberPagination(RowReaderMixin, pagination.BasePagination):
     """`?page=` and `?page_size=` (default 25; larger than 100 is capped at 100)."""
 
     def paginate_queryset(self, queryset, request, view=None):
@@ -90,7 +95,7 @@ class PageNumberPagination(pagination.BasePagination):
         self.number = _whole_number(request.query_params.get("page", "1"))
         if self.number is None:
             raise ValidationError({"page": "A page number from 1."})
-        self.paginator = CappedPaginator(queryset, self.page_size, page_reader(view))
+        self.paginator = CappedPaginator(queryset, self.page_size, self.read_rows)
         try:
             self.results = self.paginator.page(self.number)
         except InvalidPage as e:
@@ -196,7 +201,7 @@ def _kind(value) -> str:
     return "plain"
 
 
-class KeysetCursorPagination(pagination.BasePagination):
+class KeysetCursorPagination(RowReaderMixin, pagination.BasePagination):
     """Keyset pagination over the view's ordering (ties broken by id).
 
     The view's queryset must be ordered by plain fields or annotations, none of
@@ -284,7 +289,7 @@ class KeysetCursorPagination(pagination.BasePagination):
         if reverse:
             flipped = [F(name).asc() if desc else F(name).desc() for name, desc in ordering]
             queryset = queryset.order_by(*flipped)
-        rows = page_reader(view)(queryset[: self.page_size + 1])
+        rows = self.read_rows(queryset[: self.page_size + 1])
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if reverse:
@@ -325,15 +330,15 @@ class KeysetCursorPagination(pagination.BasePagination):
         }
 
 
-class FlexiblePagination(pagination.BasePagination):
+class FlexiblePagination(RowReaderMixin, pagination.BasePagination):
     """Page numbers by default; keyset cursors when `?cursor=` is given."""
 
     def _pick(self, request):
         if "cursor" in request.query_params:
             if "page" in request.query_params:
                 raise ValidationError({"cursor": "Use either page or cursor, not both."})
-            return KeysetCursorPagination()
-        return PageNumberPagination()
+            return KeysetCursorPagination(self.read_rows)
+        return PageNumberPagination(self.read_rows)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.delegate = self._pick(request)

@@ -2,7 +2,10 @@
 response headers and the idempotency header, added in one place instead of on each view;
 and the AutoSchema that documents what each view declares (conditional requests)."""
 
+import re
+
 from drf_spectacular import openapi
+from drf_spectacular.plumbing import get_doc, get_view_model
 
 from config.filters import MAX_REPEATS
 from config.http import action_of
@@ -158,54 +161,37 @@ def _links_to(operation_ids: list[str], **parameters: str) -> dict:
     return {op: {"operationId": op, "parameters": parameters} for op in operation_ids}
 
 
-_PROJECT = ["projects_retrieve", "projects_partial_update", "projects_destroy"]
-_PROJECT += ["projects_archive_create", "projects_unarchive_create"]
-_PROJECT += ["projects_permissions_me_retrieve"]
-_IN_PROJECT = ["projects_issues_list", "projects_issues_create", "projects_labels_list"]
-_IN_PROJECT += ["projects_labels_create", "projects_members_list", "projects_members_create"]
-_ISSUE = ["issues_retrieve", "issues_partial_update", "issues_destroy", "issues_status_create"]
-_ISSUE += ["issues_transitions_list"]
-_IN_ISSUE = ["issues_comments_list", "issues_comments_create", "issues_events_list"]
-_ISSUE_LINKS = {
-    **_links_to(_ISSUE, key="$response.body#/key"),
-    **_links_to(_IN_ISSUE, issue_key="$response.body#/key"),
-}
+_PROJECT = ["projects_get", "projects_update", "projects_delete", "projects_archive"]
+_PROJECT += ["projects_unarchive", "projects_permissions_me", "projects_issues_list"]
+_PROJECT += ["projects_issues_create", "projects_labels_list", "projects_labels_create"]
+_PROJECT += ["projects_members_list", "projects_members_create"]
+_ISSUE = ["issues_get", "issues_update", "issues_delete", "issues_transition"]
+_ISSUE += ["issues_transitions", "issues_comments_list", "issues_comments_create"]
+_ISSUE += ["issues_events_list"]
+_ISSUE_LINKS = _links_to(_ISSUE, issue_key="$response.body#/key")
 # OpenAPI links: what a client can do next with the object an operation returned
 # (operationId -> {status: links}). Stateful fuzzing follows them too.
 LINKS = {
-    "projects_create": {
-        "201": {
-            **_links_to(_PROJECT, key="$response.body#/key"),
-            **_links_to(_IN_PROJECT, project_key="$response.body#/key"),
-        }
-    },
+    "projects_create": {"201": _links_to(_PROJECT, project_key="$response.body#/key")},
     "issues_create": {"201": _ISSUE_LINKS},
     "projects_issues_create": {"201": _ISSUE_LINKS},
-    "issues_status_create": {"200": _ISSUE_LINKS},
+    "issues_transition": {"200": _ISSUE_LINKS},
     "issues_comments_create": {
         "201": _links_to(
-            ["comments_retrieve", "comments_partial_update", "comments_destroy"],
-            id="$response.body#/id",
+            ["comments_get", "comments_update", "comments_delete"],
+            comment_id="$response.body#/id",
         )
     },
     "projects_labels_create": {
         "201": _links_to(
-            [
-                "projects_labels_retrieve",
-                "projects_labels_partial_update",
-                "projects_labels_destroy",
-            ],
+            ["projects_labels_get", "projects_labels_update", "projects_labels_delete"],
             project_key="$request.path.project_key",
-            id="$response.body#/id",
+            label_id="$response.body#/id",
         )
     },
     "projects_members_create": {
         "201": _links_to(
-            [
-                "projects_members_retrieve",
-                "projects_members_partial_update",
-                "projects_members_destroy",
-            ],
+            ["projects_members_get", "projects_members_update", "projects_members_delete"],
             project_key="$request.path.project_key",
             username="$response.body#/user/username",
         )
@@ -263,7 +249,7 @@ def _codes_for(path: str, method: str, operation: dict) -> list[str]:
         codes.append("413")
     if "If-Match" in {p.get("name") for p in operation.get("parameters", [])}:
         codes.append("412")
-    if path.endswith("/status") or "/members" in path:
+    if path.endswith(("/status", "/redeliver")) or "/members" in path:
         codes.append("409")
     if method == "post" and path in CREATE_PATHS:
         # The Idempotency-Key is in use by a running request, or reused; a retry of a create
@@ -298,11 +284,100 @@ def _send(response: dict, *names: str) -> None:
         headers[name] = {"$ref": f"#/components/headers/{name}"}
 
 
+# Operation ids are `<resource>_<verb>`: the resource is the path's words without its
+# parameters (`projects_members`), the verb a viewset action's (below), an extra action's
+# own name (`issues_transition`), or the method's. Generated clients name their functions
+# after them, so they stay stable across releases.
+ACTION_VERBS = {
+    "list": "list",
+    "create": "create",
+    "retrieve": "get",
+    "update": "replace",
+    "partial_update": "update",
+    "destroy": "delete",
+}
+METHOD_VERBS = {"GET": "get", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
+
+# What a standard action does, for its summary and its description; an operation whose
+# handler has a docstring of its own, or an @extend_schema summary, says it itself.
+ACTION_SUMMARIES = {
+    "list": "List {plural}",
+    "create": "Create {a_noun}",
+    "retrieve": "Get {a_noun}",
+    "update": "Replace {a_noun}",
+    "partial_update": "Update {a_noun}",
+    "destroy": "Delete {a_noun}",
+}
+ACTION_DESCRIPTIONS = {
+    "list": "The {plural}.",
+    "create": "Create {a_noun}; the answer is the {noun} as stored.",
+    "retrieve": "The {noun} the path names.",
+    "update": "Replace every field of the {noun} the path names.",
+    "partial_update": "Change the fields sent of the {noun} the path names; the others keep "
+    "their value. The answer is the {noun} as stored.",
+    "destroy": "Delete the {noun} the path names.",
+}
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's, plus what the view itself declares: its conditional requests
     (ConditionalMixin's etag_actions and if_match_actions) and whether the throttle that
     reports RateLimit-* counts it. Read from the view, so the schema cannot promise what
-    the view does not do."""
+    the view does not do. Operation ids, summaries and descriptions follow one scheme."""
+
+    def _handler(self):
+        """The viewset action's method, or the view's method handler."""
+        name = getattr(self.view, "action", None) or self.method.lower()
+        return getattr(self.view, name, None)
+
+    def get_operation_id(self):
+        action = getattr(self.view, "action", None)
+        path = self.path
+        url_path = getattr(self._handler(), "url_path", None)
+        if url_path:  # an extra action: its own path is its name, not the resource's
+            path = path.removesuffix(f"/{url_path}")
+        path = re.sub(self.path_prefix, "", path, flags=re.IGNORECASE)
+        words = [re.sub(r"\W+", "_", s).strip("_") for s in path.split("/") if s[:1] != "{"]
+        resource = "_".join(w for w in words if w) or "root"
+        if url_path:
+            return f"{resource}_{action}"
+        if action in ACTION_VERBS:
+            return f"{resource}_{ACTION_VERBS[action]}"
+        if self.method == "POST":  # a view of its own taking POST is a command: auth/login
+            return resource
+        return f"{resource}_{METHOD_VERBS[self.method]}"
+
+    def _standard_action(self):
+        """The standard viewset action and the words naming its model:
+        (action, {"noun", "a_noun", "plural"}), or None."""
+        action = getattr(self.view, "action", None)
+        model = get_view_model(self.view, emit_warnings=False)
+        if action not in ACTION_SUMMARIES or model is None:
+            return None
+        meta = model._meta
+        noun = str(meta.verbose_name)
+        article = "an" if noun[0] in "aeiou" else "a"
+        plural = str(meta.verbose_name_plural)
+        return action, {"noun": noun, "a_noun": f"{article} {noun}", "plural": plural}
+
+    def get_summary(self):
+        standard = self._standard_action()
+        if standard:
+            action, words = standard
+            return ACTION_SUMMARIES[action].format(**words)
+        # Else the description's first sentence (or clause), on one line.
+        first = re.split(r"[.:;](\s|$)", self.get_description(), maxsplit=1)[0]
+        return " ".join(first.split())
+
+    def get_description(self):
+        standard = self._standard_action()
+        if standard is None or get_doc(self._handler()):
+            return super().get_description()
+        action, words = standard
+        # The class's docstring describes the collection: only the list says it.
+        if action == "list" and get_doc(self.view.__class__):
+            return get_doc(self.view.__class__)
+        return ACTION_DESCRIPTIONS[action].format(**words)
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
@@ -400,4 +475,51 @@ def add_shared_responses(result, generator, request, public):
                 )
                 key["schema"].update(minLength=1, maxLength=255)
                 parameters.append(key)
+    return result
+
+
+# Path parameters whose name drf-spectacular cannot describe from a model field. Each name
+# means one thing across the API (tests/test_schema.py).
+PATH_PARAMETERS = {
+    "project_key": "The project's key, e.g. `WEB`.",
+    "issue_key": "The issue's key: its project's key and its number, e.g. `WEB-42`.",
+    "username": "The user's username.",
+    "webhook_id": "The webhook's id.",
+    "delivery_id": "The webhook delivery's id.",
+    "token_id": "The personal access token's id.",
+}
+
+
+def enum_varname(value: str) -> str:
+    """A generated client's name for an enum member: `in_progress` -> IN_PROGRESS,
+    `-created_at` (descending) -> CREATED_AT_DESC."""
+    name = re.sub(r"\W+", "_", value.removeprefix("-")).strip("_").upper() or "EMPTY"
+    if value.startswith("-"):
+        name += "_DESC"
+    return f"VALUE_{name}" if name[0].isdigit() else name
+
+
+def _enums(node):
+    """Every schema with string enum members in `node`, at any depth."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _enums(item)
+    elif isinstance(node, dict):
+        if any(isinstance(value, str) for value in node.get("enum") or ()):
+            yield node
+        for value in node.values():
+            yield from _enums(value)
+
+
+def name_for_clients(result, generator, request, public):
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): what generated clients
+    name after the schema. Enum members get readable names (x-enum-varnames; without it
+    `-created_at` is VALUE_3), and path parameters a description."""
+    for schema in _enums(result):
+        schema["x-enum-varnames"] = [enum_varname(v) for v in schema["enum"] if v is not None]
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and not parameter.get("description"):
+                    parameter["description"] = PATH_PARAMETERS.get(parameter["name"], "")
     return result

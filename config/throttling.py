@@ -35,6 +35,14 @@ class UserRateThrottle(FailOpenMixin, throttling.UserRateThrottle):
 
     scope = "user"
 
+    def get_cache_key(self, request, view):
+        # Each personal access token has a budget of its own, so one busy script does not
+        # starve its user's other scripts and sessions (`throttle_ident`: accounts.models).
+        ident = getattr(request.auth, "throttle_ident", None)
+        if ident is not None:
+            return self.cache_format % {"scope": self.scope, "ident": ident}
+        return super().get_cache_key(request, view)
+
     def allow_request(self, request, view):
         allowed = super().allow_request(request, view)
         history = getattr(self, "history", None)

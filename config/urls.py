@@ -12,6 +12,8 @@ api_patterns = [
     path("", include("projects.urls")),
     path("", include("issues.urls")),
     path("", include("comments.urls")),
+    path("", include("events.urls")),
+    path("", include("webhooks.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", RedocView.as_view(url_name="schema"), name="redoc"),

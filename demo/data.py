@@ -22,9 +22,8 @@ from faker import Faker
 from accounts.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.models import User
 from comments.models import Comment
-from comments.services import comment_create
 from issues.models import Issue
-from issues.services import issue_create, issue_transition, label_create
+from issues.services import issue_comment, issue_create, issue_transition, label_create
 from projects.models import Membership, Project, Role
 from projects.services import membership_add, project_create
 
@@ -180,7 +179,7 @@ def demo_seed() -> DemoSummary:
                     assignee=people["demo-developer"] if needs_assignee else None,
                     labels=[labels[n] for n in label_names],
                 )
-                comment_create(
+                issue_comment(
                     issue=issue, author=people["demo-maintainer"], body=faker.paragraph()
                 )
                 _walk(issue, status, people, detour=position >= len(STATUSES))

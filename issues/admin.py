@@ -1,10 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from comments.models import Comment
-from config.admin import ServiceRefusalsAsMessages, refusal
+from config.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
 from config.errors import DomainError
 from projects.services import ProjectArchived
 
@@ -44,19 +49,49 @@ class IssueEventInline(admin.TabularInline):
         return False
 
 
+def _default_resolution(target: str) -> str:
+    """The resolution the workflow assumes when none is given (resolve: fixed), or ""."""
+    for transition in services.STATUS_FIELD.get_all_transitions(Issue):
+        if transition.target == target and transition.custom.get("default_resolution"):
+            return transition.custom["default_resolution"]
+    return ""
+
+
+def _needs(option: services.TransitionOption | None) -> set[str]:
+    """The inputs the operator must give to take `option`: none when it is refused anyway
+    (the service says why), and no resolution where the workflow has a default."""
+    if option is None or not option.allowed:
+        return set()
+    needs = set(option.requires)
+    if _default_resolution(option.target):
+        needs.discard("resolution")
+    return needs
+
+
+class TransitionInputForm(forms.Form):
+    """What a workflow transition may need from the operator: a resolution, a comment."""
+
+    resolution = forms.ChoiceField(
+        choices=[("", "---------"), *Issue.Resolution.choices],
+        error_messages={"required": "Choose a resolution."},
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        error_messages={"required": "Write a comment saying why."},
+    )
+
+    def __init__(self, *args, requires=(), target: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name not in requires:
+                del self.fields[name]
+        if "resolution" in self.fields:
+            self.fields["resolution"].initial = _default_resolution(target)
+
+
 def _transition_action(target: str):
     def run(modeladmin, request, queryset):
-        done = 0
-        for issue in queryset.select_related("project"):
-            try:
-                services.issue_transition(issue=issue, user=request.user, status=target)
-                done += 1
-            except (DomainError, ValidationError) as e:
-                modeladmin.message_user(request, f"{issue.key}: {refusal(e)}", messages.WARNING)
-        if done:
-            modeladmin.message_user(
-                request, f"Moved {done} issue(s) to {target}.", messages.SUCCESS
-            )
+        return modeladmin.move_issues(request, queryset, target)
 
     run.__name__ = f"move_to_{target}"
     run.short_description = f"Move to {target.replace('_', ' ')} (through the workflow)"
@@ -66,6 +101,31 @@ def _transition_action(target: str):
 class IssueAdminForm(forms.ModelForm):
     """Runs the services' checks as form validation, so a refusal is shown on the
     form instead of failing in save_model."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "labels" in self.fields:
+            self._offer_labels_of(self.instance.project_id or self._chosen_project())
+
+    def _chosen_project(self) -> int | None:
+        """The project picked on the add page: posted, or given as `?project=<id>`."""
+        chosen = str(self.data.get("project") or self.initial.get("project") or "")
+        if not (chosen.isascii() and chosen.isdigit()) or int(chosen) >= 2**63:
+            return None  # not an id: the project field reports it, and no query overflows
+        return int(chosen)
+
+    def _offer_labels_of(self, project_id: int | None) -> None:
+        # Only the issue's project's labels may be picked. Until a project is chosen (on
+        # the add page) every project's are listed, named with their project, since
+        # several projects have a `bug`.
+        field = self.fields["labels"]
+        labels = Label.objects.select_related("project").order_by("project__key", "name")
+        if project_id is not None:
+            field.queryset = labels.filter(project_id=project_id)
+        else:
+            field.queryset = labels
+            field.label_from_instance = lambda label: f"{label.project.key}: {label.name}"
+            field.help_text = "Only labels of the issue's project can be chosen."
 
     def clean(self):
         cleaned = super().clean()
@@ -81,7 +141,7 @@ class IssueAdminForm(forms.ModelForm):
 
 
 @admin.register(Issue)
-class IssueAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
+class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelAdmin):
     form = IssueAdminForm
     list_display = ["key", "title", "status", "priority", "type", "assignee", "updated_at"]
     list_filter = ["status", "priority", "type", "project"]
@@ -114,6 +174,119 @@ class IssueAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
         if "-" in search_term:
             results |= queryset.by_key(search_term.strip())
         return results, may_have_duplicates
+
+    def get_urls(self):
+        transition = path(
+            "<path:object_id>/transition/",
+            self.admin_site.admin_view(self.transition_view),
+            name="issues_issue_transition",
+        )
+        return [transition, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        issue = self.get_object(request, unquote(object_id))
+        if issue is not None:
+            extra_context = {**(extra_context or {}), "workflow": self._workflow(request, issue)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _workflow(self, request, issue) -> list[dict]:
+        """Each way out of the issue's status, for the change page: allowed ones with the
+        form that takes them, refused ones with the reason."""
+        return [
+            {
+                "option": option,
+                "label": option.name.replace("_", " ").capitalize(),
+                "form": TransitionInputForm(
+                    requires=option.requires if option.allowed else (),
+                    target=option.target,
+                    auto_id=f"id_{option.name}_%s",
+                ),
+            }
+            for option in services.issue_available_transitions(issue=issue, user=request.user)
+        ]
+
+    def transition_view(self, request, object_id):
+        """Takes one transition from the change page; a missing or invalid input shows
+        the form again with the error, and nothing changes."""
+        issue = self.get_object(request, unquote(object_id))
+        if issue is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, issue):
+            raise PermissionDenied
+        change_url = reverse("admin:issues_issue_change", args=[issue.pk])
+        if request.method != "POST":
+            return redirect(change_url)
+        target = request.POST.get("status", "")
+        option = self._option(request, issue, target)
+        requires = option.requires if option is not None and option.allowed else ()
+        form = TransitionInputForm(request.POST, requires=requires, target=target)
+        if not form.is_valid():
+            return self._confirmation(
+                request, [(issue, option)], target, form, hidden={"status": target}
+            )
+        self._take(request, [(issue, option)], target, form.cleaned_data)
+        return redirect(change_url)
+
+    def move_issues(self, request, queryset, target: str):
+        """The list's action: moves each selected issue, first asking on an intermediate
+        page for the resolution or comment any of them needs (as delete_selected asks
+        for confirmation)."""
+        plans = [
+            (issue, self._option(request, issue, target))
+            for issue in queryset.select_related("project")
+        ]
+        needs = set().union(*(_needs(option) for _, option in plans))
+        if needs:
+            data = request.POST if "confirm" in request.POST else None
+            form = TransitionInputForm(data, requires=needs, target=target)
+            if not form.is_valid():
+                hidden = {"action": f"move_to_{target}"}
+                return self._confirmation(request, plans, target, form, hidden=hidden)
+            inputs = form.cleaned_data
+        else:
+            inputs = {}
+        self._take(request, plans, target, inputs)
+        return None
+
+    def _option(self, request, issue, target: str) -> services.TransitionOption | None:
+        options = services.issue_available_transitions(issue=issue, user=request.user)
+        return next((option for option in options if option.target == target), None)
+
+    def _confirmation(self, request, plans, target: str, form, *, hidden: dict):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Move to {target.replace('_', ' ')}",
+            "opts": self.opts,
+            "plans": [{"issue": issue, "option": option} for issue, option in plans],
+            "target": target,
+            "form": form,
+            "hidden": hidden,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "is_bulk": "action" in hidden,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/issues/issue/transition.html", context)
+
+    def _take(self, request, plans, target: str, inputs: dict) -> None:
+        """Runs the workflow for each issue; a refusal is a message naming the issue."""
+        done = 0
+        for issue, option in plans:
+            # A resolution only where the transition takes one: closing a resolved
+            # issue keeps the resolution it was resolved with.
+            wants_resolution = option is not None and "resolution" in option.requires
+            try:
+                services.issue_transition(
+                    issue=issue,
+                    user=request.user,
+                    status=target,
+                    resolution=inputs.get("resolution", "") if wants_resolution else "",
+                    comment=inputs.get("comment", ""),
+                )
+                done += 1
+            except (DomainError, ValidationError) as e:
+                self.message_user(request, f"{issue.key}: {refusal(e)}", messages.WARNING)
+        if done:
+            self.message_user(request, f"Moved {done} issue(s) to {target}.", messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
         # Issue numbers belong to their project, so an issue never moves to another.
@@ -149,12 +322,12 @@ class IssueAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
             obj.pk, obj.number = created.pk, created.number
 
     def delete_model(self, request, obj):
-        services.issue_delete(issue=obj)
+        services.issue_delete(issue=obj, actor=request.user)
 
     @transaction.atomic
     def delete_queryset(self, request, queryset):
         for issue in queryset.select_related("project"):
-            services.issue_delete(issue=issue)
+            services.issue_delete(issue=issue, actor=request.user)
 
 
 class LabelAdminForm(forms.ModelForm):
@@ -167,7 +340,7 @@ class LabelAdminForm(forms.ModelForm):
 
 
 @admin.register(Label)
-class LabelAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
+class LabelAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelAdmin):
     form = LabelAdminForm
     list_display = ["name", "project", "color", "description"]
     list_filter = ["project"]
@@ -182,17 +355,20 @@ class LabelAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in ("name", "color", "description")}
         if change:
-            services.label_update(label=obj, **fields)
+            # The stored label (the form changed `obj`), so the service sees what changed.
+            stored = Label.objects.select_related("project").get(pk=obj.pk)
+            services.label_update(label=stored, actor=request.user, **fields)
         else:
-            obj.pk = services.label_create(project=form.cleaned_data["project"], **fields).pk
+            project = form.cleaned_data["project"]
+            obj.pk = services.label_create(project=project, actor=request.user, **fields).pk
 
     def delete_model(self, request, obj):
-        services.label_delete(label=obj)
+        services.label_delete(label=obj, actor=request.user)
 
     @transaction.atomic
     def delete_queryset(self, request, queryset):
         for label in queryset.select_related("project"):
-            services.label_delete(label=label)
+            services.label_delete(label=label, actor=request.user)
 
 
 @admin.register(IssueEvent)

@@ -24,11 +24,11 @@ from rest_framework.filters import BaseFilterBackend
 
 from config.fields import NO_NUL
 from config.filters import (
-    SEARCH_FIRST,
     TRUE_FALSE,
     NamedChoiceFilter,
     NamedMultipleChoiceFilter,
     RepeatableCharFilter,
+    StrictOrderingFilter,
     UtcIsoDateTimeFilter,
     resolve_user,
 )
@@ -36,7 +36,11 @@ from projects.models import Project
 
 from .models import Issue, IssueEvent, Label
 
-# Annotations some orderings sort on (see IssueViewSet.ordering_fields).
+# With ?search=, an issue whose key is the search text sorts first (IssueSearchFilter
+# annotates it); then the caller's ordering.
+SEARCH_FIRST = "search_key_match"
+
+# Annotations some orderings sort on (see IssueListMixin.ordering_fields).
 ORDERING_ANNOTATIONS = {
     "status_rank": Case(
         *(When(status=s, then=Value(i)) for i, s in enumerate(Issue.Status.values)),
@@ -208,3 +212,14 @@ class IssueEventFilter(filters.FilterSet):
 
     def filter_actor(self, queryset, name, value):
         return queryset.filter(actor=resolve_user(self.request, name, value))
+
+
+class IssueOrderingFilter(StrictOrderingFilter):
+    """The issue list's orderings: status and due date sort on computed keys, relevance
+    (`rank`) only with a search, and an exact key match before everything."""
+
+    annotations = ORDERING_ANNOTATIONS
+    requires = {"rank": "search"}
+
+    def leading_terms(self, queryset) -> list[str]:
+        return [f"-{SEARCH_FIRST}"] if SEARCH_FIRST in queryset.query.annotations else []

@@ -130,7 +130,18 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["project", "-updated_at", "-id"], name="issue_project_updated"),
             models.Index(fields=["project", "status"], name="issue_project_status"),
-            models.Index(fields=["assignee", "status"], name="issue_assignee_status"),
+            # "My open bugs by priority": one assignee's issues in one status come out of
+            # the index already sorted by priority, so a page stops after its rows.
+            models.Index(
+                fields=["assignee", "status", "-priority", "-id"],
+                name="issue_assignee_status_prio",
+            ),
+            # The same for is_open=true (OPEN_STATUSES), over the open issues only.
+            models.Index(
+                fields=["assignee", "-priority", "-id"],
+                name="issue_open_assignee_prio",
+                condition=Q(status__in=["open", "in_progress", "in_review"]),
+            ),
             models.Index(fields=["-updated_at", "-id"], name="issue_updated"),
             models.Index(fields=["due_date"], name="issue_due_date"),
         ]
@@ -154,15 +165,16 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         return self.status in self.OPEN_STATUSES
 
     # The workflow. Each transition says where it may go from, who may take it
-    # (permission) and what must hold first (conditions); `issue_transition` in
-    # services.py is the only caller, and records every step as an IssueEvent.
+    # (permission: its right in projects/rights.py) and what must hold first
+    # (conditions); `issue_transition` in services.py is the only caller, and records
+    # every step as an IssueEvent.
 
     @transition(
         field=status,
         source=Status.OPEN,
         target=Status.IN_PROGRESS,
         conditions=[workflow.has_assignee],
-        permission=workflow.assignee_or_maintainer,
+        permission=workflow.right("start_issue"),
     )
     def start(self):
         pass
@@ -171,7 +183,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_PROGRESS,
         target=Status.OPEN,
-        permission=workflow.assignee_or_maintainer,
+        permission=workflow.right("stop_issue"),
     )
     def stop(self):
         pass
@@ -180,7 +192,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_PROGRESS,
         target=Status.IN_REVIEW,
-        permission=workflow.assignee_only,
+        permission=workflow.right("submit_issue_for_review"),
     )
     def submit_for_review(self):
         pass
@@ -189,7 +201,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.IN_PROGRESS,
-        permission=workflow.reviewer,
+        permission=workflow.right("request_changes"),
         custom={"requires": ["comment"], "phrase": "request changes"},
     )
     def request_changes(self):
@@ -199,7 +211,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.IN_REVIEW,
         target=Status.RESOLVED,
-        permission=workflow.reviewer,
+        permission=workflow.right("resolve_issue"),
         custom={"requires": ["resolution"], "default_resolution": Resolution.FIXED},
     )
     def resolve(self, resolution):
@@ -210,7 +222,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[Status.OPEN, Status.IN_PROGRESS, Status.IN_REVIEW, Status.RESOLVED],
         target=Status.CLOSED,
-        permission=workflow.reporter_or_maintainer,
+        permission=workflow.right("close_issue"),
         custom={"requires": ["resolution"], "requires_except_from": [Status.RESOLVED]},
     )
     def close(self, resolution):
@@ -222,7 +234,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[Status.RESOLVED, Status.CLOSED],
         target=Status.OPEN,
-        permission=workflow.reporter_or_developer,
+        permission=workflow.right("reopen_issue"),
         custom={"requires": ["comment"], "requires_only_from": [Status.CLOSED]},
     )
     def reopen(self):

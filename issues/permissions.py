@@ -1,12 +1,8 @@
-"""Issue and label rules beyond the project role classes; one rule each."""
+"""Which right of the table (projects/rights.py) an issue request asks for."""
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from projects.permissions import CanDo
 
-from projects.models import Role
-from projects.permissions import project_of
-from projects.roles import has_role
-
-# What a reporter may change on an issue they reported.
+# What a reporter may change on an issue they reported (the `edit_issue_text` right).
 REPORTER_EDITABLE = {"title", "description"}
 
 
@@ -14,37 +10,20 @@ def _data(request) -> dict:
     return request.data if hasattr(request.data, "keys") else {}
 
 
-def _fields(request) -> set[str]:
-    return set(_data(request).keys())
+class CanEditIssue(CanDo):
+    """A PATCH of the title and description alone takes `edit_issue_text`, which an
+    issue's reporter has; changing anything else takes `edit_issue`."""
+
+    action = "edit_issue"
+
+    def action_for(self, request, obj=None) -> str:
+        return "edit_issue_text" if set(_data(request)) <= REPORTER_EDITABLE else "edit_issue"
 
 
-class CanEditIssue(BasePermission):
-    """Developers and above edit any issue; its reporter edits its title and description."""
+class CanCreateIssue(CanDo):
+    """Creating takes `create_issue`; choosing its assignee as well takes `assign_issue`."""
 
-    message = "You may only change the title and description of issues you reported."
+    action = "create_issue"
 
-    def has_object_permission(self, request, view, obj):
-        if request.method in SAFE_METHODS or has_role(request.user, obj.project, Role.DEVELOPER):
-            return True
-        return (
-            obj.reporter_id == request.user.pk
-            and has_role(request.user, obj.project, Role.REPORTER)
-            and _fields(request) <= REPORTER_EDITABLE
-        )
-
-
-class CanAssignOnCreate(BasePermission):
-    """Only developers and above choose an assignee when creating an issue."""
-
-    message = "Only developers and above can assign issues."
-
-    def has_permission(self, request, view):
-        if request.method != "POST" or not _data(request).get("assignee"):
-            return True
-        project = project_of(view)
-        return project is None or has_role(request.user, project, Role.DEVELOPER)
-
-    def has_object_permission(self, request, view, obj):
-        if request.method != "POST" or not _data(request).get("assignee"):
-            return True
-        return has_role(request.user, project_of(view, obj), Role.DEVELOPER)
+    def action_for(self, request, obj=None) -> str:
+        return "assign_issue" if _data(request).get("assignee") else "create_issue"

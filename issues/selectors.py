@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from .models import Issue, Label
+from .serializers import ISSUE_ROW_FIELDS
 
 
 def issues_visible(user, labels: bool = True):
@@ -39,3 +40,9 @@ def issue_get_visible(user, key: str, lock: bool = False, labels: bool = True) -
     # The caller's role came with the row, so permission checks ask no query of their own.
     issue.project.member_role, issue.project.member_role_for = issue.member_role, user.pk
     return issue
+
+
+def issue_list_rows(queryset) -> list[dict]:
+    """A page of the issue list as plain rows (issue_rows_data renders them and says why),
+    with the annotations some orderings sort on, which a cursor reads back."""
+    return list(queryset.values(*ISSUE_ROW_FIELDS, *queryset.query.annotations))

@@ -4,9 +4,11 @@ from datetime import UTC
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.serializers import UserSummarySerializer
 from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer
+from config.links import DetailUrlField, detail_url
 from projects.models import Project
 
 from .models import Issue, IssueEvent, Label
@@ -27,6 +29,36 @@ class UsernameField(StrictCharField):
         return value.username
 
 
+class OptionalChoiceField(serializers.ChoiceField):
+    """A choice or none. None is null in the API, as a client's types expect, and "" in the
+    database; "" is still taken on input, as it was before."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(choices, allow_null=True, **kwargs)
+
+    def run_validation(self, data=empty):
+        if data in ("", None):
+            return ""
+        return super().run_validation(data)
+
+    def to_representation(self, value):
+        return super().to_representation(value) or None
+
+
+# What an issue's history stores for a changed field (issues.services._history_value).
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "nullable": True,
+        "description": "The field's value: text for title, type, priority (its name), "
+        "assignee (a username) and due_date (a date); label names for labels; null for "
+        "none, and always for description (long text: the event says that it changed).",
+    }
+)
+class HistoryValueField(serializers.JSONField):
+    pass
+
+
 class ProjectSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
@@ -35,9 +67,11 @@ class ProjectSummarySerializer(serializers.ModelSerializer):
 
 
 class LabelSerializer(StrictModelSerializer):
+    url = DetailUrlField("label-detail", "project.key", "pk")
+
     class Meta:
         model = Label
-        fields = ["id", "name", "color", "description", "created_at"]
+        fields = ["id", "url", "name", "color", "description", "created_at"]
         read_only_fields = ["id", "created_at"]
 
 
@@ -51,14 +85,14 @@ class LabelSummarySerializer(serializers.ModelSerializer):
 class IssueSerializer(serializers.ModelSerializer):
     """An issue as clients read it."""
 
+    url = DetailUrlField("issue-detail", "key")
     key = serializers.CharField(read_only=True)
     project = ProjectSummarySerializer(read_only=True)
     priority = RankChoiceField(Issue.Priority, read_only=True)
-    resolution = serializers.ChoiceField(
-        choices=Issue.Resolution.choices,
-        allow_blank=True,
+    resolution = OptionalChoiceField(
+        Issue.Resolution.choices,
         read_only=True,
-        help_text="Empty until the issue is resolved or closed.",
+        help_text="null until the issue is resolved or closed.",
     )
     # null once the user is deleted (reporter), or while unassigned (assignee)
     reporter = UserSummarySerializer(read_only=True, allow_null=True)
@@ -69,6 +103,7 @@ class IssueSerializer(serializers.ModelSerializer):
         model = Issue
         fields = [
             "id",
+            "url",
             "key",
             "number",
             "project",
@@ -101,7 +136,8 @@ class IssueSerializer(serializers.ModelSerializer):
         labels = getattr(issue, "prefetched_labels", None)
         if labels is None:
             labels = issue.labels.all()
-        return _issue_data(row, [{"id": x.id, "name": x.name, "color": x.color} for x in labels])
+        labels = [{"id": x.id, "name": x.name, "color": x.color} for x in labels]
+        return _issue_data(row, labels, self.context.get("request"))
 
 
 def _datetime(value):
@@ -119,7 +155,7 @@ ISSUE_COLUMNS = tuple(
     if f.name not in ("search_vector", "reporter", "assignee")
 )
 PEOPLE = ("reporter", "assignee")
-PERSON_FIELDS = ("id", "username", "display_name")
+PERSON_FIELDS = ("id", "username", "display_name", "type")
 ISSUE_ROW_FIELDS = (
     *ISSUE_COLUMNS,
     "project__key",
@@ -128,7 +164,7 @@ ISSUE_ROW_FIELDS = (
 )
 
 
-def issue_rows_data(rows: list[dict]) -> list[dict]:
+def issue_rows_data(rows: list[dict], request=None) -> list[dict]:
     """IssueSerializer's output for rows read with `.values(*ISSUE_ROW_FIELDS)`.
 
     Lists take this path: 50 rows as model instances (with their project, reporter and
@@ -142,14 +178,17 @@ def issue_rows_data(rows: list[dict]) -> list[dict]:
         "issue_id", "label_id", "label__name", "label__color"
     ):
         labels[issue_id].append(dict(zip(("id", "name", "color"), label, strict=True)))
-    return [_issue_data(row, labels[row["id"]]) for row in rows]
+    return [_issue_data(row, labels[row["id"]], request) for row in rows]
 
 
-def _issue_data(row: dict, labels: list[dict]) -> dict:
-    """An issue's representation from its row (ISSUE_ROW_FIELDS) and its labels."""
+def _issue_data(row: dict, labels: list[dict], request) -> dict:
+    """An issue's representation from its row (ISSUE_ROW_FIELDS), its labels and the
+    request its `url` is for (None: the path)."""
+    key = f"{row['project__key']}-{row['number']}"
     return {
         "id": row["id"],
-        "key": f"{row['project__key']}-{row['number']}",
+        "url": detail_url("issue-detail", key, request=request),
+        "key": key,
         "number": row["number"],
         "project": {
             "id": row["project_id"],
@@ -161,7 +200,7 @@ def _issue_data(row: dict, labels: list[dict]) -> dict:
         "type": row["type"],
         "priority": Issue.Priority(row["priority"]).label,
         "status": row["status"],
-        "resolution": row["resolution"],
+        "resolution": row["resolution"] or None,
         "reporter": _person(row, "reporter"),
         "assignee": _person(row, "assignee"),
         "labels": labels,
@@ -272,9 +311,7 @@ class IssueCreateSerializer(IssueWriteSerializer):
 
 class TransitionRequestSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Issue.Status.choices)
-    resolution = serializers.ChoiceField(
-        choices=Issue.Resolution.choices, required=False, allow_blank=True
-    )
+    resolution = OptionalChoiceField(Issue.Resolution.choices, required=False)
     comment = StrictCharField(
         required=False, allow_blank=True, max_length=20_000, trim_whitespace=False
     )
@@ -290,6 +327,14 @@ class TransitionOptionSerializer(serializers.Serializer):
 
 class IssueEventSerializer(serializers.ModelSerializer):
     actor = UserSummarySerializer(read_only=True, allow_null=True)  # null once deleted
+    # Each null where the kind of event has none: a transition has no field, a change no
+    # status.
+    from_status = OptionalChoiceField(Issue.Status.choices, read_only=True)
+    to_status = OptionalChoiceField(Issue.Status.choices, read_only=True)
+    resolution = OptionalChoiceField(Issue.Resolution.choices, read_only=True)
+    field = OptionalChoiceField(IssueWriteSerializer.Meta.fields, read_only=True)
+    old_value = HistoryValueField(read_only=True)
+    new_value = HistoryValueField(read_only=True)
 
     class Meta:
         model = IssueEvent

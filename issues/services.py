@@ -8,12 +8,16 @@ from django.db import IntegrityError, connection, transaction
 from django_fsm import ConcurrentTransition
 
 from comments.services import comment_create
-from config.errors import Conflict, NotAllowed
+from config.errors import Conflict, DomainError, NotAllowed
+from events.models import Event
+from events.outbox import event_emit
 from projects.models import Membership, Project, Role
+from projects.rights import refusal
 from projects.services import ProjectArchived, project_ensure_active
 
 from .events import event_record
 from .models import Issue, IssueEvent, Label
+from .serializers import IssueSerializer, LabelSerializer
 
 STATUS_FIELD = Issue._meta.get_field("status")
 
@@ -34,6 +38,13 @@ class TransitionRuleNotMet(Conflict):
 class ConcurrentChange(Conflict):
     message = "The issue was changed by someone else at the same time; reload and retry."
     code = "concurrent_change"
+
+
+def _emit(type: str, issue: Issue, actor, data: dict | None = None, **extra) -> None:
+    """Announce a change of `issue`, rendered as its GET renders it (unless given)."""
+    if data is None:
+        data = IssueSerializer(issue).data
+    event_emit(type=type, project=issue.project, actor=actor, data=data, **extra)
 
 
 # -- numbering and validation ---------------------------------------------------------
@@ -111,6 +122,7 @@ def issue_create(
         issue.labels.add(*labels)  # a new issue has none: no need to read them first
     issue.prefetched_labels = sorted(labels, key=lambda label: label.name)
     event_record(issue=issue, actor=reporter, kind=IssueEvent.Kind.CREATED, to_status=issue.status)
+    _emit(Event.Type.ISSUE_CREATED, issue, reporter)
     return issue
 
 
@@ -149,6 +161,7 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
     # values, and a stale copy neither undoes a transition nor trips over one.
     issue = _lock(issue, locked=locked)
     project_ensure_active(project=issue.project)
+    before = IssueSerializer(issue).data
     changes = []
     if "assignee" in fields:
         _check_assignee(issue.project, fields["assignee"])
@@ -158,6 +171,7 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
         old = list(issue.labels.all())
         if {label.pk for label in old} != {label.pk for label in labels}:
             issue.labels.set(labels)
+            issue.prefetched_labels = sorted(labels, key=lambda label: label.name)
             changes.append(("labels", old, labels))
     for name in TRACKED_FIELDS:
         if name in fields and getattr(issue, name) != fields[name]:
@@ -178,13 +192,17 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
             old_value=_history_value(name, old),
             new_value=_history_value(name, new),
         )
+    old = {name: before[name] for name, _, _ in changes}
+    _emit(Event.Type.ISSUE_UPDATED, issue, actor, changes=old)
     return issue
 
 
 @transaction.atomic
-def issue_delete(*, issue: Issue) -> None:
+def issue_delete(*, issue: Issue, actor=None) -> None:
     project_ensure_active(project=issue.project)
+    data = IssueSerializer(issue).data
     issue.delete()
+    _emit(Event.Type.ISSUE_DELETED, issue, actor, data)
 
 
 # -- the workflow ---------------------------------------------------------------------
@@ -216,19 +234,15 @@ def _requires(transition) -> list[str]:
     return list(custom.get("requires", ()))
 
 
-def _refusal(issue: Issue, user, transition) -> tuple[str, type] | None:
-    """Why `user` may not take `transition` now (message, error class), or None."""
-    if issue.project.is_archived:
-        return ProjectArchived.message, ProjectArchived
-    if not transition.has_perm(issue, user):
-        who = transition.permission.__doc__.strip().rstrip(".")
-        return (
-            f"Only {who[0].lower()}{who[1:]} may {transition.name} this issue.",
-            NotAllowed,
-        )
+def _refusal(issue: Issue, user, transition) -> DomainError | None:
+    """Why `user` may not take `transition` now (the error to raise), or None."""
+    refused = refusal(user, issue.project, transition.permission.action, issue)
+    if refused is not None:
+        kind = ProjectArchived if refused.code == ProjectArchived.code else NotAllowed
+        return kind(refused.message, code=refused.code)
     for condition in transition.conditions:
         if not condition(issue):
-            return condition.__doc__.strip(), TransitionRuleNotMet
+            return TransitionRuleNotMet(condition.message)
     return None
 
 
@@ -236,13 +250,13 @@ def issue_available_transitions(*, issue: Issue, user) -> list[TransitionOption]
     """Every transition from the current status, whether `user` may take it now and why not."""
     options = []
     for transition in _transitions_from(issue.status):
-        refusal = _refusal(issue, user, transition)
+        refused = _refusal(issue, user, transition)
         options.append(
             TransitionOption(
                 name=transition.name,
                 target=transition.target,
-                allowed=refusal is None,
-                reason=refusal[0] if refusal else None,
+                allowed=refused is None,
+                reason=refused.message if refused else None,
                 requires=_requires(transition),
             )
         )
@@ -289,10 +303,10 @@ def _transition_locked(*, issue, user, status, resolution, comment, locked):
             current_status=issue.status,
             allowed_statuses=reachable,
         )
-    refusal = _refusal(issue, user, transition)
-    if refusal is not None:
-        message, error = refusal
-        raise error(message, current_status=issue.status, rule=transition.name)
+    refused = _refusal(issue, user, transition)
+    if refused is not None:
+        refused.extra.update(current_status=issue.status, rule=transition.name)
+        raise refused
 
     required = _requires(transition)
     # "to close this issue", "to request changes": the transition's words, not its name.
@@ -304,10 +318,11 @@ def _transition_locked(*, issue, user, status, resolution, comment, locked):
     if "comment" in required and not comment.strip():
         raise ValidationError({"comment": f"A comment explaining why is required to {purpose}."})
 
+    old = {"status": issue.status, "resolution": issue.resolution}
     from_status = issue.status
     note = None
     if comment.strip():
-        note = comment_create(issue=issue, author=user, body=comment, record_event=False)
+        note = comment_create(issue=issue, author=user, body=comment)
     method = getattr(issue, transition.name)
     if "resolution" in transition.custom.get("requires", ()):
         method(resolution=resolution)
@@ -323,7 +338,20 @@ def _transition_locked(*, issue, user, status, resolution, comment, locked):
         resolution=issue.resolution,
         comment=note,
     )
+    changed = {name: value for name, value in old.items() if getattr(issue, name) != value}
+    _emit(Event.Type.ISSUE_TRANSITIONED, issue, user, changes=changed)
     return issue
+
+
+# -- comments ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def issue_comment(*, issue: Issue, author, body: str):
+    """Comment on an issue: the comment, and its entry in the issue's history."""
+    comment = comment_create(issue=issue, author=author, body=body)
+    event_record(issue=issue, actor=author, kind=IssueEvent.Kind.COMMENTED, comment=comment)
+    return comment
 
 
 # -- labels -----------------------------------------------------------------------------
@@ -353,29 +381,43 @@ def _save_label(label: Label) -> None:
 
 
 @transaction.atomic
-def label_create(*, project: Project, name: str, color: str = "", description: str = "") -> Label:
+def label_create(
+    *, project: Project, name: str, color: str = "", description: str = "", actor=None
+) -> Label:
     project_ensure_active(project=project)
     _check_label_name(project, name)
     label = Label(project=project, name=name, description=description)
     if color:
         label.color = color
     _save_label(label)
+    _emit_label(Event.Type.LABEL_CREATED, label, actor)
     return label
 
 
 @transaction.atomic
-def label_update(*, label: Label, **fields) -> Label:
+def label_update(*, label: Label, actor=None, **fields) -> Label:
     project_ensure_active(project=label.project)
     if "name" in fields:
         _check_label_name(label.project, fields["name"], exclude=label)
+    old = {}
     for name in ("name", "color", "description"):
-        if name in fields:
+        if name in fields and fields[name] != getattr(label, name):
+            old[name] = getattr(label, name)
             setattr(label, name, fields[name])
     _save_label(label)
+    if old:
+        _emit_label(Event.Type.LABEL_UPDATED, label, actor, changes=old)
     return label
 
 
 @transaction.atomic
-def label_delete(*, label: Label) -> None:
+def label_delete(*, label: Label, actor=None) -> None:
     project_ensure_active(project=label.project)
+    data = LabelSerializer(label).data
     label.delete()
+    event_emit(type=Event.Type.LABEL_DELETED, project=label.project, actor=actor, data=data)
+
+
+def _emit_label(type: str, label: Label, actor, **extra) -> None:
+    data = LabelSerializer(label).data
+    event_emit(type=type, project=label.project, actor=actor, data=data, **extra)

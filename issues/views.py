@@ -14,27 +14,21 @@ from config.filters import (
 )
 from config.http import ConditionalMixin, IdempotentCreateMixin
 from config.pagination import FlexiblePagination
-from projects.permissions import (
-    IsProjectActive,
-    IsProjectMaintainer,
-    IsProjectReporter,
-    IsProjectViewer,
-)
-from projects.views import ProjectScopedMixin
+from projects.mixins import ProjectScopedMixin
+from projects.permissions import CanDo, CanViewProject
 
 from . import services
 from .filters import (
-    ORDERING_ANNOTATIONS,
     IssueEventFilter,
     IssueFilter,
     IssueFilterBackend,
+    IssueOrderingFilter,
     IssueSearchFilter,
 )
 from .models import Issue, IssueEvent, Label
-from .permissions import CanAssignOnCreate, CanEditIssue
-from .selectors import issue_get_visible, issues_visible
+from .permissions import CanCreateIssue, CanEditIssue
+from .selectors import issue_get_visible, issue_list_rows, issues_visible
 from .serializers import (
-    ISSUE_ROW_FIELDS,
     IssueCreateSerializer,
     IssueEventSerializer,
     IssueSerializer,
@@ -46,6 +40,12 @@ from .serializers import (
 )
 
 
+class IssuePagination(FlexiblePagination):
+    """Either pagination, reading the page as plain rows (issue_list_rows)."""
+
+    read_rows = staticmethod(issue_list_rows)
+
+
 class IssueListMixin:
     """The issue list's query language: filters, search, ordering, both paginations."""
 
@@ -53,10 +53,10 @@ class IssueListMixin:
         RepeatedParametersFilter,
         IssueFilterBackend,
         IssueSearchFilter,
-        StrictOrderingFilter,
+        IssueOrderingFilter,
     ]
     filterset_class = IssueFilter
-    pagination_class = FlexiblePagination
+    pagination_class = IssuePagination
     ordering = ["-updated_at"]
     ordering_fields = {
         "created_at": "created_at",
@@ -68,17 +68,11 @@ class IssueListMixin:
         "title": "title",
         "rank": "rank",
     }
-    ordering_requires = {"rank": "search"}
-    ordering_annotations = ORDERING_ANNOTATIONS
-
-    def read_page(self, queryset) -> list[dict]:
-        """The page's rows as dicts (issue_rows_data says why), with the annotations some
-        orderings sort on, which a cursor reads. The pagination calls it on the page's slice."""
-        return list(queryset.values(*ISSUE_ROW_FIELDS, *queryset.query.annotations))
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
-        return self.get_paginated_response(issue_rows_data(self.paginate_queryset(queryset)))
+        rows = issue_rows_data(self.paginate_queryset(queryset), request)
+        return self.get_paginated_response(rows)
 
 
 class IssueCreateMixin(IdempotentCreateMixin):
@@ -116,7 +110,8 @@ class IssueCreateMixin(IdempotentCreateMixin):
         self.check_object_permissions(request, project)
         issue = services.issue_create(project=project, reporter=request.user, **data)
         # The new issue as created, with its project, people and labels: no second read.
-        return Response(IssueSerializer(issue).data, status=status.HTTP_201_CREATED)
+        data = IssueSerializer(issue, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     def get_serializer_class(self):
         if self.request.method == "POST":
@@ -126,7 +121,8 @@ class IssueCreateMixin(IdempotentCreateMixin):
         return IssueSerializer
 
     def create_permissions(self):
-        return [IsProjectReporter(), IsProjectActive(), CanAssignOnCreate()]
+        # assign_issue implies create_issue: every role with it is above reporter.
+        return [CanCreateIssue()]
 
 
 class IssueViewSet(
@@ -143,37 +139,40 @@ class IssueViewSet(
 
     serializer_class = IssueSerializer
     lookup_field = "key"
+    lookup_url_kwarg = "issue_key"
     lookup_value_regex = "[^/]+"
-    etag_actions = ("list", "retrieve", "partial_update", "change_status", "transitions")
-    if_match_actions = ("partial_update", "destroy", "change_status")
+    etag_actions = ("list", "retrieve", "partial_update", "transition", "transitions")
+    if_match_actions = ("partial_update", "destroy", "transition")
 
     def get_permissions(self):
-        rules = [IsAuthenticated(), IsProjectViewer()]
+        rules = [IsAuthenticated(), CanViewProject()]
         if self.action == "create":
             rules += self.create_permissions()
         elif self.action == "partial_update":
-            rules += [IsProjectReporter(), IsProjectActive(), CanEditIssue()]
+            rules.append(CanEditIssue())
         elif self.action == "destroy":
-            rules += [IsProjectMaintainer(), IsProjectActive()]
+            rules.append(CanDo("delete_issue"))
         return rules
 
     def get_queryset(self):
         return issues_visible(self.request.user)
 
     def get_object(self, lock=False):
-        issue = issue_get_visible(self.request.user, self.kwargs["key"], lock=lock)
+        issue = issue_get_visible(self.request.user, self.kwargs["issue_key"], lock=lock)
         self.check_object_permissions(self.request, issue)
         return issue
 
     def get_serializer_class(self):
         # By method as well as action, so the browsable API's forms (rendered while
         # the action is still "list" or "retrieve") offer only what a client may set.
-        if self.action == "change_status":
+        if self.action == "transition":
             return TransitionRequestSerializer
         return super().get_serializer_class()
 
     @extend_schema(request=IssueWriteSerializer, responses=IssueSerializer)
-    def partial_update(self, request, key=None):
+    def partial_update(self, request, issue_key=None):
+        """Change the fields sent; the others keep their value. The status changes only
+        through POST /issues/{issue_key}/status."""
         with transaction.atomic():
             issue = self.get_object(lock=True)
             self.check_if_match(issue)
@@ -182,11 +181,12 @@ class IssueViewSet(
             services.issue_update(
                 issue=issue, actor=request.user, locked=True, **serializer.validated_data
             )
-        return Response(IssueSerializer(issue_get_visible(request.user, key)).data)
+        issue = issue_get_visible(request.user, issue_key)
+        return Response(IssueSerializer(issue, context={"request": request}).data)
 
     def perform_destroy(self, instance):
         with transaction.atomic():
-            services.issue_delete(issue=self.locked_if_match(instance))
+            services.issue_delete(issue=self.locked_if_match(instance), actor=self.request.user)
 
     @extend_schema(
         request=TransitionRequestSerializer,
@@ -201,7 +201,7 @@ class IssueViewSet(
         ],
     )
     @action(detail=True, methods=["post"], url_path="status")
-    def change_status(self, request, key=None):
+    def transition(self, request, issue_key=None):
         """Move the issue through the workflow; the target status names the transition."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -213,12 +213,15 @@ class IssueViewSet(
             issue = services.issue_transition(
                 issue=issue, user=request.user, locked=True, **serializer.validated_data
             )
-        return Response(IssueSerializer(issue).data)
+        return Response(IssueSerializer(issue, context={"request": request}).data)
 
-    @extend_schema(responses=TransitionOptionSerializer(many=True))
+    @extend_schema(
+        summary="List the transitions from the current status",
+        responses=TransitionOptionSerializer(many=True),
+    )
     # A short list: not paged, not filtered.
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def transitions(self, request, key=None):
+    def transitions(self, request, issue_key=None):
         """The transitions from the current status, whether the caller may take each now,
         and why not."""
         options = services.issue_available_transitions(issue=self.get_object(), user=request.user)
@@ -232,7 +235,7 @@ class IssueEventViewSet(
 
     queryset = IssueEvent.objects.none()  # for the schema; get_queryset() scopes to the issue
     serializer_class = IssueEventSerializer
-    permission_classes = [IsAuthenticated, IsProjectViewer]
+    permission_classes = [IsAuthenticated, CanViewProject]
     filter_backends = [RepeatedParametersFilter, DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = IssueEventFilter
     pagination_class = FlexiblePagination
@@ -281,7 +284,7 @@ class ProjectIssueViewSet(
     serializer_class = IssueSerializer
 
     def get_permissions(self):
-        rules = [IsAuthenticated(), IsProjectViewer()]
+        rules = [IsAuthenticated(), CanViewProject()]
         if self.action == "create":
             rules += self.create_permissions()
         return rules
@@ -311,6 +314,7 @@ class LabelViewSet(
 
     queryset = Label.objects.none()  # for the schema; get_queryset() scopes to the project
     serializer_class = LabelSerializer
+    lookup_url_kwarg = "label_id"
     filter_backends = [RepeatedParametersFilter, StrictSearchFilter, StrictOrderingFilter]
     search_fields = ["name", "description"]
     ordering = ["name"]
@@ -318,25 +322,28 @@ class LabelViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_permissions(self):
-        rules = [IsAuthenticated(), IsProjectViewer()]
+        rules = [IsAuthenticated(), CanViewProject()]
         if self.action not in ("list", "retrieve"):
-            rules += [IsProjectMaintainer(), IsProjectActive()]
+            rules.append(CanDo("manage_labels"))
         return rules
 
     def get_queryset(self):
-        return Label.objects.filter(project=self.get_project())
+        # The project for each label's url, in the same query.
+        return Label.objects.filter(project=self.get_project()).select_related("project")
 
     def perform_create(self, serializer):
         serializer.instance = services.label_create(
-            project=self.get_project(), **serializer.validated_data
+            project=self.get_project(), actor=self.request.user, **serializer.validated_data
         )
 
     def perform_update(self, serializer):
         with transaction.atomic():
             serializer.instance = services.label_update(
-                label=self.locked_if_match(serializer.instance), **serializer.validated_data
+                label=self.locked_if_match(serializer.instance),
+                actor=self.request.user,
+                **serializer.validated_data,
             )
 
     def perform_destroy(self, instance):
         with transaction.atomic():
-            services.label_delete(label=self.locked_if_match(instance))
+            services.label_delete(label=self.locked_if_match(instance), actor=self.request.user)

@@ -1,66 +1,35 @@
 """Conditions and permission callables of the issue workflow.
 
-Pure functions of the issue (conditions) or of the issue and a user (permissions),
-built on the projects app's role helpers. The transitions that use them are
-declared on `Issue` in models.py.
+Conditions are rules about the issue alone, each with the message a refused caller reads.
+Who may take a transition is the rights table's business (projects/rights.py): `right`
+turns one of its actions into the callable django-fsm asks. The transitions that use
+them are declared on `Issue` in models.py.
 """
 
-from projects.models import Role
-from projects.roles import has_role
+from projects.rights import can
 
 
-def has_assignee(issue) -> bool:
-    """The issue must have an assignee."""
-    return issue.assignee_id is not None
+class Condition:
+    """A rule the issue must meet before a transition, with its explanation."""
+
+    def __init__(self, test, message: str):
+        self.test = test
+        self.message = message
+
+    def __call__(self, issue) -> bool:
+        return self.test(issue)
 
 
-def _is_assignee(issue, user) -> bool:
-    return issue.assignee_id is not None and issue.assignee_id == user.pk
+has_assignee = Condition(
+    lambda issue: issue.assignee_id is not None, "The issue must have an assignee."
+)
 
 
-def _is_reporter(issue, user) -> bool:
-    return issue.reporter_id is not None and issue.reporter_id == user.pk
+def right(action: str):
+    """The FSM permission callable for one action of the rights table."""
 
+    def permission(issue, user) -> bool:
+        return can(user, issue.project, action, issue)
 
-def _active(issue, user) -> bool:
-    return user.is_authenticated and not issue.project.is_archived
-
-
-def assignee_or_maintainer(issue, user) -> bool:
-    """The assignee, or a maintainer or above."""
-    return _active(issue, user) and (
-        (_is_assignee(issue, user) and has_role(user, issue.project, Role.DEVELOPER))
-        or has_role(user, issue.project, Role.MAINTAINER)
-    )
-
-
-def assignee_only(issue, user) -> bool:
-    """The assignee (site admins too)."""
-    return _active(issue, user) and (
-        (_is_assignee(issue, user) and has_role(user, issue.project, Role.DEVELOPER))
-        or user.is_site_admin
-    )
-
-
-def reviewer(issue, user) -> bool:
-    """A developer or above other than the assignee, or a maintainer or above."""
-    return _active(issue, user) and (
-        has_role(user, issue.project, Role.MAINTAINER)
-        or (not _is_assignee(issue, user) and has_role(user, issue.project, Role.DEVELOPER))
-    )
-
-
-def reporter_or_maintainer(issue, user) -> bool:
-    """The issue's reporter, or a maintainer or above."""
-    return _active(issue, user) and (
-        (_is_reporter(issue, user) and has_role(user, issue.project, Role.REPORTER))
-        or has_role(user, issue.project, Role.MAINTAINER)
-    )
-
-
-def reporter_or_developer(issue, user) -> bool:
-    """The issue's reporter, or a developer or above."""
-    return _active(issue, user) and (
-        (_is_reporter(issue, user) and has_role(user, issue.project, Role.REPORTER))
-        or has_role(user, issue.project, Role.DEVELOPER)
-    )
+    permission.action = action
+    return permission

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from config.admin import ServiceRefusalsAsMessages, refusal
+from config.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
 from config.errors import DomainError
 
 from . import services
@@ -39,7 +39,7 @@ class MembershipInlineFormSet(forms.BaseInlineFormSet):
             raise ValidationError(LAST_OWNER)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(SafeAutocompleteFields, admin.TabularInline):
     model = Membership
     formset = MembershipInlineFormSet
     extra = 0
@@ -56,7 +56,7 @@ class ProjectAdminForm(forms.ModelForm):
 
 
 @admin.register(Project)
-class ProjectAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
+class ProjectAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelAdmin):
     form = ProjectAdminForm
     list_display = ["key", "name", "visibility", "created_by", "created_at", "archived_at"]
     list_filter = ["visibility", ("archived_at", admin.EmptyFieldListFilter)]
@@ -82,7 +82,9 @@ class ProjectAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in ("name", "description", "visibility")}
         if change:
-            services.project_update(project=obj, **fields)
+            # The stored project (the form changed `obj`), so the service sees what changed.
+            stored = Project.objects.get(pk=obj.pk)
+            services.project_update(project=stored, actor=request.user, **fields)
         else:
             created = services.project_create(
                 creator=form.cleaned_data["created_by"], key=form.cleaned_data["key"], **fields
@@ -97,27 +99,39 @@ class ProjectAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
         formset.save(commit=False)
         project = form.instance
         formset.new_objects = [
-            services.membership_add(project=project, user=new.user, role=new.role)
+            services.membership_add(
+                project=project, user=new.user, role=new.role, actor=request.user
+            )
             for new in formset.new_objects
         ]
         changed = sorted(formset.changed_objects, key=lambda pair: -pair[0].role)
         for membership, _ in changed:
             stored = Membership.objects.select_related("project").get(pk=membership.pk)
-            services.membership_change_role(membership=stored, role=membership.role)
+            services.membership_change_role(
+                membership=stored, role=membership.role, actor=request.user
+            )
         for membership in formset.deleted_objects:
             stored = Membership.objects.select_related("project").get(pk=membership.pk)
-            services.membership_remove(membership=stored)
+            services.membership_remove(membership=stored, actor=request.user)
+
+    def delete_model(self, request, obj):
+        # Through the service, so the deletion is announced (events).
+        services.project_delete(project=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for project in queryset:
+            services.project_delete(project=project, actor=request.user)
 
     @admin.action(description="Archive (read-only)")
     def archive(self, request, queryset):
         for project in queryset:
-            services.project_archive(project=project)
+            services.project_archive(project=project, actor=request.user)
         self.message_user(request, f"Archived {queryset.count()} project(s).", messages.SUCCESS)
 
     @admin.action(description="Unarchive")
     def unarchive(self, request, queryset):
         for project in queryset:
-            services.project_unarchive(project=project)
+            services.project_unarchive(project=project, actor=request.user)
         self.message_user(request, f"Unarchived {queryset.count()} project(s).", messages.SUCCESS)
 
 
@@ -129,7 +143,7 @@ class MembershipAdminForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
+class MembershipAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelAdmin):
     """Adding, changing and removing go through the membership services, so the last
     owner of a project can be neither demoted nor removed here."""
 
@@ -154,22 +168,25 @@ class MembershipAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
         role = form.cleaned_data["role"]
         if change:
             stored = Membership.objects.select_related("project").get(pk=obj.pk)
-            services.membership_change_role(membership=stored, role=role)
+            services.membership_change_role(membership=stored, role=role, actor=request.user)
         else:
             created = services.membership_add(
-                project=form.cleaned_data["project"], user=form.cleaned_data["user"], role=role
+                project=form.cleaned_data["project"],
+                user=form.cleaned_data["user"],
+                role=role,
+                actor=request.user,
             )
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        services.membership_remove(membership=obj)
+        services.membership_remove(membership=obj, actor=request.user)
 
     @admin.action(description="Remove selected memberships", permissions=["delete"])
     def remove(self, request, queryset):
         removed = 0
         for membership in queryset.select_related("project", "user"):
             try:
-                services.membership_remove(membership=membership)
+                services.membership_remove(membership=membership, actor=request.user)
                 removed += 1
             except (ValidationError, DomainError) as e:
                 self.message_user(request, f"{membership}: {refusal(e)}", messages.WARNING)

@@ -23,13 +23,19 @@ class ProjectQuerySet(models.QuerySet):
         """Projects `user` may see: internal ones and their own; all for site admins."""
         if not user.is_authenticated:
             return self.none()
+        projects = self
+        # A personal access token limited to some projects sees nothing else, as if the
+        # rest did not exist (accounts/pats.py sets the limit on the user).
+        token_project_ids = getattr(user, "token_project_ids", None)
+        if token_project_ids is not None:
+            projects = projects.filter(pk__in=token_project_ids)
         if user.is_site_admin:
-            return self
+            return projects
         member = Membership.objects.filter(project=OuterRef("pk"), user=user)
-        return self.filter(Q(visibility=Project.Visibility.INTERNAL) | Q(Exists(member)))
+        return projects.filter(Q(visibility=Project.Visibility.INTERNAL) | Q(Exists(member)))
 
     def with_member_role(self, user):
-        """Annotate `member_role`: the caller's membership role, or None (see roles.py)."""
+        """Annotate `member_role`: the caller's membership role, or None (see rights.py)."""
         role = Membership.objects.filter(project=OuterRef("pk"), user=user.pk).values("role")[:1]
         return self.annotate(member_role=Subquery(role), member_role_for=models.Value(user.pk))
 

@@ -1,9 +1,10 @@
-"""DRF permission classes for anything that lives in a project; one rule each."""
+"""DRF permission classes for anything that lives in a project. They decide nothing
+themselves: each asks the rights table (rights.py) about one action."""
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 
-from .models import Project, Role
-from .roles import has_role, member_role
+from .models import Membership, Project, Role
+from .rights import RIGHTS, refusal
 
 
 def project_of(view, obj=None) -> Project | None:
@@ -16,80 +17,67 @@ def project_of(view, obj=None) -> Project | None:
     return get_project() if get_project else None
 
 
-class ProjectRolePermission(BasePermission):
-    """The caller's role in the project is at least `minimum`."""
+class CanDo(BasePermission):
+    """The caller may take `action` here, as the rights table says. Views make an instance
+    per request, so the refusal it reports (message and code) is the one that applied."""
 
-    minimum = Role.VIEWER
+    action: str = ""
+
+    def __init__(self, action: str = ""):
+        self.action = action or self.action
+        self.message = RIGHTS[self.action].refusal
+        self.code = "permission_denied"
+
+    def action_for(self, request, obj=None) -> str:
+        """The action asked about; subclasses choose it from the request and object."""
+        return self.action
+
+    def allows(self, request, project: Project, action: str, obj=None) -> bool:
+        refused = refusal(request.user, project, action, obj)
+        if refused is not None:
+            self.message, self.code = refused
+        return refused is None
+
+    def has_permission(self, request, view):
+        # On a nested route the project is known before the object: refuse here only what
+        # no object could allow (obj=None asks about "something"); the object check
+        # decides the rest.
+        project = project_of(view)
+        return project is None or self.allows(request, project, self.action_for(request))
+
+    def has_object_permission(self, request, view, obj):
+        return self.allows(request, project_of(view, obj), self.action_for(request, obj), obj)
+
+
+class CanViewProject(CanDo):
+    """May see the project (and so anything in it)."""
+
+    action = "view_project"
+
+
+def _requested_role(request) -> str | None:
+    data = request.data if hasattr(request.data, "get") else {}
+    return data.get("role")
+
+
+class CanManageMembership(CanDo):
+    """Adding, changing or removing a membership: owners' memberships (and making owners)
+    take `manage_owners`, others' `manage_members`, and one's own removal `leave_project`."""
+
+    action = "manage_members"
+
+    def action_for(self, request, obj: Membership | None = None) -> str:
+        if _requested_role(request) == Role.OWNER.label:
+            return "manage_owners"
+        if obj is None:
+            return "manage_members"
+        if request.method == "DELETE" and obj.user_id == request.user.pk:
+            return "leave_project"
+        return "manage_owners" if obj.role == Role.OWNER else "manage_members"
 
     def has_permission(self, request, view):
         project = project_of(view)
-        return project is None or has_role(request.user, project, self.minimum)
-
-    def has_object_permission(self, request, view, obj):
-        return has_role(request.user, project_of(view, obj), self.minimum)
-
-
-class IsProjectViewer(ProjectRolePermission):
-    """May see the project."""
-
-    minimum = Role.VIEWER
-
-
-class IsProjectReporter(ProjectRolePermission):
-    """May create issues and comment."""
-
-    minimum = Role.REPORTER
-
-
-class IsProjectMaintainer(ProjectRolePermission):
-    """May manage the project's settings, labels and members below owner."""
-
-    minimum = Role.MAINTAINER
-
-
-class IsProjectOwner(ProjectRolePermission):
-    """May manage owners, archive and delete the project."""
-
-    minimum = Role.OWNER
-
-
-class IsProjectActive(BasePermission):
-    """Archived projects are read-only."""
-
-    message = "This project is archived and read-only."
-    code = "project_archived"
-
-    def has_permission(self, request, view):
-        project = project_of(view)
-        return request.method in SAFE_METHODS or project is None or not project.is_archived
-
-    def has_object_permission(self, request, view, obj):
-        return request.method in SAFE_METHODS or not project_of(view, obj).is_archived
-
-
-class CanManageTargetMember(BasePermission):
-    """Only owners may change or remove an owner's membership."""
-
-    message = "Only owners can change or remove owners."
-
-    def has_object_permission(self, request, view, obj):
-        return obj.role != Role.OWNER or has_role(request.user, obj.project, Role.OWNER)
-
-
-class CanGrantRequestedRole(BasePermission):
-    """Only owners may make someone an owner."""
-
-    message = "Only owners can make owners."
-
-    def has_permission(self, request, view):
-        data = request.data if hasattr(request.data, "get") else {}
-        if request.method in SAFE_METHODS or data.get("role") != Role.OWNER.label:
+        if project is None or request.method == "DELETE":
+            # Anyone may leave: only the membership itself tells which right applies.
             return True
-        return has_role(request.user, project_of(view), Role.OWNER)
-
-
-class IsMembershipSelf(BasePermission):
-    """The membership is the caller's own (anyone may leave a project)."""
-
-    def has_object_permission(self, request, view, obj):
-        return obj.user_id == request.user.pk and member_role(request.user, obj.project)
+        return self.allows(request, project, self.action_for(request))

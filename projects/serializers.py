@@ -1,14 +1,17 @@
 from django.contrib.auth import get_user_model
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from accounts.serializers import UserSummarySerializer
+from accounts.serializers import PersonalAccessTokenCreateSerializer, UserSummarySerializer
 from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer
+from config.links import DetailUrlField
 
 from .models import Membership, Project, Role
-from .roles import allowed_actions, project_role
+from .rights import allowed_actions, conditional_actions, project_role
 
 
 class ProjectSerializer(StrictModelSerializer):
+    url = DetailUrlField("project-detail", "key")
     created_by = UserSummarySerializer(read_only=True, allow_null=True)  # null once deleted
     role = serializers.SerializerMethodField(
         help_text="The caller's role here (site admins act as owners; null if none)."
@@ -18,6 +21,7 @@ class ProjectSerializer(StrictModelSerializer):
         model = Project
         fields = [
             "id",
+            "url",
             "key",
             "name",
             "description",
@@ -31,6 +35,8 @@ class ProjectSerializer(StrictModelSerializer):
         read_only_fields = ["id", "created_by", "created_at", "updated_at", "archived_at"]
 
     def get_role(self, project) -> str | None:
+        if "request" not in self.context:
+            return None  # rendered for an event, which has no caller
         role = project_role(self.context["request"].user, project)
         return role.label if role is not None else None
 
@@ -41,8 +47,18 @@ class ProjectSerializer(StrictModelSerializer):
 
 
 class ProjectPermissionsSerializer(serializers.Serializer):
-    role = serializers.SerializerMethodField()
-    actions = serializers.SerializerMethodField()
+    role = serializers.SerializerMethodField(
+        help_text="The caller's role here (site admins act as owners; null if none)."
+    )
+    actions = serializers.SerializerMethodField(
+        help_text="Actions the caller may take on anything in the project now."
+    )
+    conditional_actions = serializers.SerializerMethodField(
+        help_text="Actions the caller may take only on some objects, each with the relations "
+        "that allow it there: `reporter` (issues they reported), `assignee` (issues assigned "
+        "to them), `not_assignee` (issues not assigned to them), `author` (their comments), "
+        "`self` (their own membership)."
+    )
 
     def get_role(self, project) -> str | None:
         role = project_role(self.context["request"].user, project)
@@ -51,14 +67,18 @@ class ProjectPermissionsSerializer(serializers.Serializer):
     def get_actions(self, project) -> list[str]:
         return allowed_actions(self.context["request"].user, project)
 
+    def get_conditional_actions(self, project) -> dict[str, list[str]]:
+        return conditional_actions(self.context["request"].user, project)
+
 
 class MembershipSerializer(serializers.ModelSerializer):
+    url = DetailUrlField("member-detail", "project.key", "user.username")
     user = UserSummarySerializer(read_only=True)
     role = RankChoiceField(Role)
 
     class Meta:
         model = Membership
-        fields = ["user", "role", "created_at"]
+        fields = ["url", "user", "role", "created_at"]
         read_only_fields = ["user", "created_at"]
 
 
@@ -77,3 +97,22 @@ class MembershipCreateSerializer(serializers.Serializer):
         if user is None:
             raise serializers.ValidationError(f"No active user is named {value!r}.")
         return user
+
+
+class BotCreateSerializer(serializers.Serializer):
+    name = StrictCharField(
+        max_length=30,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9][a-z0-9-]*\Z", "Use lower-case letters, digits and hyphens only."
+            )
+        ],
+        help_text="The bot's username is `<project key>-<name>+bot` (lower-case).",
+    )
+    role = RankChoiceField(Role, help_text="Any role but owner.")
+
+
+class BotTokenCreateSerializer(PersonalAccessTokenCreateSerializer):
+    """A bot's token is always limited to the bot's project."""
+
+    projects = None

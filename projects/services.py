@@ -1,17 +1,26 @@
 """Project and membership writes; the API, the admin and commands all go through these."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import BOT_SUFFIX, User
 from config.errors import NotAllowed
+from events.models import Event
+from events.outbox import event_emit
 
 from .models import Membership, Project, Role
+from .serializers import MembershipSerializer, ProjectSerializer
 
 
 class ProjectArchived(NotAllowed):
     message = "This project is archived and read-only."
     code = "project_archived"
+
+
+def _project_data(project: Project) -> dict:
+    """The project as its GET renders it; an event has no caller, so `role` is null."""
+    return ProjectSerializer(project).data
 
 
 def project_ensure_active(*, project: Project) -> None:
@@ -31,46 +40,90 @@ def project_create(
     project.full_clean()
     project.save()
     Membership.objects.create(project=project, user=creator, role=Role.OWNER)
+    event_emit(
+        type=Event.Type.PROJECT_CREATED,
+        project=project,
+        actor=creator,
+        data=_project_data(project),
+    )
     return project
 
 
 @transaction.atomic
-def project_update(*, project: Project, **fields) -> Project:
+def project_update(*, project: Project, actor=None, **fields) -> Project:
     project_ensure_active(project=project)
     if "key" in fields and fields["key"] != project.key:
         raise ValidationError({"key": "A project's key cannot be changed."})
+    old = {}
     for name in ("name", "description", "visibility"):
-        if name in fields:
+        if name in fields and fields[name] != getattr(project, name):
+            old[name] = getattr(project, name)
             setattr(project, name, fields[name])
     project.full_clean()
     project.save()
+    if not old:
+        return project
+    event_emit(
+        type=Event.Type.PROJECT_UPDATED,
+        project=project,
+        actor=actor,
+        data=_project_data(project),
+        changes=old,
+    )
     return project
 
 
-def project_archive(*, project: Project) -> Project:
+@transaction.atomic
+def project_archive(*, project: Project, actor=None) -> Project:
     if project.archived_at is None:
         project.archived_at = timezone.now()
         project.save(update_fields=["archived_at", "updated_at"])
+        event_emit(
+            type=Event.Type.PROJECT_ARCHIVED,
+            project=project,
+            actor=actor,
+            data=_project_data(project),
+        )
     return project
 
 
-def project_unarchive(*, project: Project) -> Project:
+@transaction.atomic
+def project_unarchive(*, project: Project, actor=None) -> Project:
     if project.archived_at is not None:
         project.archived_at = None
         project.save(update_fields=["archived_at", "updated_at"])
+        event_emit(
+            type=Event.Type.PROJECT_UNARCHIVED,
+            project=project,
+            actor=actor,
+            data=_project_data(project),
+        )
     return project
 
 
-def project_delete(*, project: Project) -> None:
+@transaction.atomic
+def project_delete(*, project: Project, actor=None) -> None:
+    # Recorded first, while the project row exists; the deletion then sets the event's
+    # project to null (its key stays), so only site admins see it in the feed.
+    event_emit(
+        type=Event.Type.PROJECT_DELETED, project=project, actor=actor, data=_project_data(project)
+    )
     project.delete()
 
 
 @transaction.atomic
-def membership_add(*, project: Project, user, role: Role) -> Membership:
+def membership_add(*, project: Project, user, role: Role, actor=None) -> Membership:
     project_ensure_active(project=project)
     if Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError({"username": f"{user.username} is already a member."})
-    return Membership.objects.create(project=project, user=user, role=role)
+    membership = Membership.objects.create(project=project, user=user, role=role)
+    event_emit(
+        type=Event.Type.MEMBER_ADDED,
+        project=project,
+        actor=actor,
+        data=MembershipSerializer(membership).data,
+    )
+    return membership
 
 
 def _lock_owners(project: Project) -> int:
@@ -80,23 +133,62 @@ def _lock_owners(project: Project) -> int:
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: Role) -> Membership:
+def membership_change_role(*, membership: Membership, role: Role, actor=None) -> Membership:
     project_ensure_active(project=membership.project)
+    if role == membership.role:
+        return membership
     demoting_owner = membership.role == Role.OWNER and role != Role.OWNER
     if demoting_owner and _lock_owners(membership.project) <= 1:
         raise ValidationError(
             {"role": "A project must keep at least one owner; add another owner first."}
         )
+    old = MembershipSerializer(membership).data["role"]
     membership.role = role
     membership.save(update_fields=["role"])
+    event_emit(
+        type=Event.Type.MEMBER_UPDATED,
+        project=membership.project,
+        actor=actor,
+        data=MembershipSerializer(membership).data,
+        changes={"role": old},
+    )
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor=None) -> None:
     project_ensure_active(project=membership.project)
     if membership.role == Role.OWNER and _lock_owners(membership.project) <= 1:
         raise ValidationError(
             {"username": "A project must keep at least one owner; add another owner first."}
         )
+    data = MembershipSerializer(membership).data
     membership.delete()
+    event_emit(type=Event.Type.MEMBER_REMOVED, project=membership.project, actor=actor, data=data)
+
+
+@transaction.atomic
+def bot_create(*, project: Project, name: str, role: Role, actor=None) -> Membership:
+    """A bot user for `project` (no usable password: it acts only through its tokens)
+    and its membership there with `role`."""
+    if role == Role.OWNER:
+        raise ValidationError({"role": "A bot cannot be an owner."})
+    project_ensure_active(project=project)
+    username = f"{project.key.lower()}-{name.lower()}{BOT_SUFFIX}"
+    bot = User(
+        username=username,
+        email=f"{username}@bots.invalid",  # unique, and never delivered (RFC 2606)
+        display_name=name,
+        type=User.Type.BOT,
+    )
+    bot.set_unusable_password()
+    taken = ValidationError({"name": f"{project.key} already has a bot named {name}."})
+    if User.objects.filter(username__iexact=username).exists():
+        raise taken
+    bot.full_clean()
+    try:
+        with transaction.atomic():
+            bot.save()
+    except IntegrityError as e:  # a concurrent request created it first
+        raise taken from e
+    return membership_add(project=project, user=bot, role=role, actor=actor)

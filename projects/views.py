@@ -1,13 +1,21 @@
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.models import PersonalAccessToken, User
+from accounts.pats import pat_create, pat_revoke
+from accounts.permissions import TokenCanCreateProjects, TokenCanWriteTokens
+from accounts.serializers import (
+    PersonalAccessTokenCreatedSerializer,
+    PersonalAccessTokenSerializer,
+)
+from config.clients import client_ip
 from config.filters import (
     RepeatedParametersFilter,
     StrictOrderingFilter,
@@ -18,33 +26,19 @@ from config.http import ConditionalMixin, IdempotentCreateMixin
 
 from . import services
 from .filters import MembershipFilter, ProjectFilter
-from .models import Membership, Project
-from .permissions import (
-    CanGrantRequestedRole,
-    CanManageTargetMember,
-    IsMembershipSelf,
-    IsProjectActive,
-    IsProjectMaintainer,
-    IsProjectOwner,
-    IsProjectViewer,
-)
+from .mixins import ProjectScopedMixin
+from .models import Membership
+from .permissions import CanDo, CanManageMembership, CanViewProject
 from .selectors import project_get_visible, projects_visible
 from .serializers import (
+    BotCreateSerializer,
+    BotTokenCreateSerializer,
     MembershipCreateSerializer,
     MembershipRoleSerializer,
     MembershipSerializer,
     ProjectPermissionsSerializer,
     ProjectSerializer,
 )
-
-
-class ProjectScopedMixin:
-    """For resources under /projects/{project_key}/: loads the project once, 404 if hidden."""
-
-    def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = project_get_visible(self.request.user, self.kwargs["project_key"])
-        return self._project
 
 
 class ProjectViewSet(
@@ -69,25 +63,31 @@ class ProjectViewSet(
         "updated_at": "updated_at",
     }
     lookup_field = "key"
+    lookup_url_kwarg = "project_key"
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     etag_actions = ("list", "retrieve", "partial_update", "archive", "unarchive", "permissions_me")
-    permission_classes_by_action = {
-        "partial_update": [IsProjectMaintainer, IsProjectActive],
-        "destroy": [IsProjectOwner],
-        "archive": [IsProjectOwner],
-        "unarchive": [IsProjectOwner],
+    # The right (rights.py) each action takes beyond seeing the project.
+    rights_by_action = {
+        "partial_update": "edit_project",
+        "destroy": "delete_project",
+        "archive": "archive_project",
+        "unarchive": "archive_project",
     }
 
     def get_permissions(self):
-        extra = self.permission_classes_by_action.get(self.action, [])
-        return [IsAuthenticated(), IsProjectViewer(), *(cls() for cls in extra)]
+        rules = [IsAuthenticated(), CanViewProject()]
+        if self.action in self.rights_by_action:
+            rules.append(CanDo(self.rights_by_action[self.action]))
+        if self.action == "create":  # no project yet, so not in the rights table
+            rules.append(TokenCanCreateProjects())
+        return rules
 
     def get_queryset(self):
         return projects_visible(self.request.user)
 
     def get_object(self):
-        project = project_get_visible(self.request.user, self.kwargs["key"])
+        project = project_get_visible(self.request.user, self.kwargs["project_key"])
         self.check_object_permissions(self.request, project)
         return project
 
@@ -99,34 +99,45 @@ class ProjectViewSet(
     def perform_update(self, serializer):
         with transaction.atomic():
             serializer.instance = services.project_update(
-                project=self.locked_if_match(serializer.instance), **serializer.validated_data
+                project=self.locked_if_match(serializer.instance),
+                actor=self.request.user,
+                **serializer.validated_data,
             )
 
     def perform_destroy(self, instance):
         with transaction.atomic():
-            services.project_delete(project=self.locked_if_match(instance))
+            services.project_delete(
+                project=self.locked_if_match(instance), actor=self.request.user
+            )
 
     @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
-    def archive(self, request, key=None):
+    def archive(self, request, project_key=None):
         """Make the project read-only and hide it from default lists."""
-        project = services.project_archive(project=self.get_object())
+        project = services.project_archive(project=self.get_object(), actor=request.user)
         return Response(self.get_serializer(project).data)
 
     @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
-    def unarchive(self, request, key=None):
-        project = services.project_unarchive(project=self.get_object())
+    def unarchive(self, request, project_key=None):
+        """Make an archived project writable again and list it by default."""
+        project = services.project_unarchive(project=self.get_object(), actor=request.user)
         return Response(self.get_serializer(project).data)
 
     @extend_schema(responses=ProjectPermissionsSerializer)
     @action(detail=True, methods=["get"], url_path="permissions/me")
-    def permissions_me(self, request, key=None):
+    def permissions_me(self, request, project_key=None):
         """The caller's role and every action they may take in this project now."""
         project = self.get_object()
         return Response(ProjectPermissionsSerializer(project, context={"request": request}).data)
 
 
+@extend_schema_view(
+    destroy=extend_schema(
+        description="Remove the member from the project: maintainers remove members below "
+        "owner, and anyone may leave."
+    )
+)
 class MembershipViewSet(
     StrictQueryMixin,
     ConditionalMixin,
@@ -158,21 +169,15 @@ class MembershipViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_permissions(self):
-        rules = [IsAuthenticated(), IsProjectViewer()]
-        if self.action in ("create", "partial_update"):
-            rules += [IsProjectMaintainer(), IsProjectActive(), CanGrantRequestedRole()]
-        if self.action == "partial_update":
-            rules.append(CanManageTargetMember())
-        if self.action == "destroy":
-            # Maintainers remove members below owner; anyone may leave.
-            rules += [
-                IsProjectActive(),
-                ((IsProjectMaintainer & CanManageTargetMember) | IsMembershipSelf)(),
-            ]
+        rules = [IsAuthenticated(), CanViewProject()]
+        if self.action in ("create", "partial_update", "destroy"):
+            rules.append(CanManageMembership())
         return rules
 
     def get_queryset(self):
-        return Membership.objects.filter(project=self.get_project()).select_related("user")
+        # The project for each membership's url, in the same query.
+        project = self.get_project()
+        return Membership.objects.filter(project=project).select_related("user", "project")
 
     def get_object(self):
         membership = get_object_or_404(
@@ -195,11 +200,14 @@ class MembershipViewSet(
             project=self.get_project(),
             user=serializer.validated_data["username"],
             role=serializer.validated_data["role"],
+            actor=request.user,
         )
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        data = MembershipSerializer(membership, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MembershipRoleSerializer, responses=MembershipSerializer)
     def partial_update(self, request, *args, **kwargs):
+        """Change the member's role: maintainers, up to their own role."""
         return super().partial_update(request, *args, **kwargs)
 
     def perform_update(self, serializer):
@@ -209,8 +217,124 @@ class MembershipViewSet(
             serializer.instance = services.membership_change_role(
                 membership=self.locked_if_match(serializer.instance),
                 role=serializer.validated_data["role"],
+                actor=self.request.user,
             )
 
     def perform_destroy(self, instance):
         with transaction.atomic():
-            services.membership_remove(membership=self.locked_if_match(instance))
+            services.membership_remove(
+                membership=self.locked_if_match(instance), actor=self.request.user
+            )
+
+
+class BotViewSet(
+    StrictQueryMixin,
+    ProjectScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A project's bots: users that act only through personal access tokens, with a role
+    here like any member's (their memberships are among the members too)."""
+
+    queryset = Membership.objects.none()  # for the schema; get_queryset() scopes to the project
+    serializer_class = MembershipSerializer
+
+    def get_permissions(self):
+        rules = [IsAuthenticated(), CanViewProject()]
+        if self.action == "create":
+            rules.append(CanDo("manage_members"))
+        return rules
+
+    def get_queryset(self):
+        return Membership.objects.filter(
+            project=self.get_project(), user__type=User.Type.BOT
+        ).select_related("user", "project")
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return BotCreateSerializer
+        return MembershipSerializer
+
+    @extend_schema(request=BotCreateSerializer, responses={201: MembershipSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.bot_create(
+            project=self.get_project(), actor=request.user, **serializer.validated_data
+        )
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class BotTokenViewSet(
+    StrictQueryMixin,
+    ProjectScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A bot's personal access tokens, managed by the project's maintainers and owners;
+    each is limited to the project."""
+
+    queryset = PersonalAccessToken.objects.none()  # for the schema
+    serializer_class = PersonalAccessTokenSerializer
+    lookup_url_kwarg = "token_id"
+    lookup_value_regex = "[0-9]+"
+
+    def get_permissions(self):
+        # A token may manage tokens only with `tokens:write`, as at /me/tokens.
+        return [
+            IsAuthenticated(),
+            CanViewProject(),
+            CanDo("manage_members"),
+            TokenCanWriteTokens(),
+        ]
+
+    def get_bot(self) -> User:
+        if not hasattr(self, "_bot"):
+            self._bot = get_object_or_404(
+                User,
+                username__iexact=self.kwargs["username"],
+                type=User.Type.BOT,
+                memberships__project=self.get_project(),
+            )
+        return self._bot
+
+    def get_queryset(self):
+        return PersonalAccessToken.objects.filter(
+            user=self.get_bot(), revoked_at__isnull=True
+        ).prefetch_related("projects")
+
+    def get_object(self):
+        # The rights were checked on the project (has_permission); a token is no object
+        # of the rights table.
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["token_id"])
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return BotTokenCreateSerializer
+        return PersonalAccessTokenSerializer
+
+    @extend_schema(
+        request=BotTokenCreateSerializer, responses={201: PersonalAccessTokenCreatedSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = pat_create(
+            user=self.get_bot(),
+            projects=[self.get_project()],
+            actor=request.user,
+            ip=client_ip(request),
+            **serializer.validated_data,
+        )
+        token.secret = secret
+        return Response(
+            PersonalAccessTokenCreatedSerializer(token).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},  # the secret
+        )
+
+    def perform_destroy(self, instance):
+        pat_revoke(token=instance, actor=self.request.user, ip=client_ip(self.request))

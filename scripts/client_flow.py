@@ -206,11 +206,11 @@ def user_flow(flow: Flow) -> None:
     ).parsed
 
     # A conditional read: the ETag of the first answer makes the second a 304.
-    first = flow.call("GET", "/api/v1/issues/{key}", 200, key=issue.key)
+    first = flow.call("GET", "/api/v1/issues/{issue_key}", 200, issue_key=issue.key)
     etag = first.headers.get("ETag")
     if not etag:
-        raise FlowFailed("GET /api/v1/issues/{key} sent no ETag")
-    flow.call("GET", "/api/v1/issues/{key}", 304, key=issue.key, if_none_match=etag)
+        raise FlowFailed("GET /api/v1/issues/{issue_key} sent no ETag")
+    flow.call("GET", "/api/v1/issues/{issue_key}", 304, issue_key=issue.key, if_none_match=etag)
 
     # The workflow, owner of the project and assignee of the issue at once.
     for target, extra in (
@@ -222,9 +222,9 @@ def user_flow(flow: Flow) -> None:
     ):
         moved = flow.call(
             "POST",
-            "/api/v1/issues/{key}/status",
+            "/api/v1/issues/{issue_key}/status",
             200,
-            key=issue.key,
+            issue_key=issue.key,
             body={"status": target, **extra},
         ).parsed
         if str(moved.status) != target and getattr(moved.status, "value", None) != target:
@@ -246,13 +246,13 @@ def user_flow(flow: Flow) -> None:
     # A stale If-Match: the issue changed since `etag` was read, so nothing is saved.
     flow.call(
         "PATCH",
-        "/api/v1/issues/{key}",
+        "/api/v1/issues/{issue_key}",
         412,
-        key=issue.key,
+        issue_key=issue.key,
         if_match=etag,
         body={"title": "A lost update"},
     )
-    unchanged = flow.call("GET", "/api/v1/issues/{key}", 200, key=issue.key).parsed
+    unchanged = flow.call("GET", "/api/v1/issues/{issue_key}", 200, issue_key=issue.key).parsed
     if unchanged.title != "Made by a generated client":
         raise FlowFailed(f"a refused update changed the title to {unchanged.title!r}")
 
@@ -263,6 +263,39 @@ def user_flow(flow: Flow) -> None:
     listed = flow.call("GET", "/api/v1/issues", 200, assignee="me").parsed
     if [i.key for i in listed.results] != [issue.key]:
         raise FlowFailed(f"?assignee=me lists {[i.key for i in listed.results]}")
+
+    token_flow(flow, project_key=project.key, issue_key=issue.key)
+
+
+def token_flow(flow: Flow, *, project_key: str, issue_key: str) -> None:
+    """A few calls again as a script would make them: with a personal access token that
+    may comment in one project, then revoked."""
+    created = flow.call(
+        "POST",
+        "/api/v1/me/tokens",
+        201,
+        body={"name": "client flow", "scopes": ["comments:write"], "projects": [project_key]},
+    ).parsed
+    login_client = flow.client
+    flow.sign_in(created.token)
+    flow.call("GET", "/api/v1/issues/{issue_key}", 200, issue_key=issue_key)
+    flow.call(
+        "POST",
+        "/api/v1/issues/{issue_key}/comments",
+        201,
+        issue_key=issue_key,
+        body={"body": "Posted with a personal access token."},
+    )
+    refused = flow.call(
+        "PATCH", "/api/v1/issues/{issue_key}", 403, issue_key=issue_key, body={"title": "No"}
+    ).parsed
+    if "issues:write" not in refused.detail:
+        raise FlowFailed(f"the 403 does not name the missing scope: {refused.detail!r}")
+    flow.client = login_client
+    flow.call("DELETE", "/api/v1/me/tokens/{token_id}", 204, token_id=created.id)
+    flow.sign_in(created.token)
+    flow.call("GET", "/api/v1/me", 401)
+    flow.client = login_client
 
 
 def main() -> int:

@@ -25,6 +25,12 @@ transition) for --duration seconds against a project of its own:
               /ready is 503 naming the cache; after Redis returns, /ready is 200 again.
 - worker-kill one gunicorn worker gets SIGKILL mid-load: gunicorn starts a new one, each
               client loses at most the request it had in flight, nothing is half-written.
+- webhooks    a Celery worker (prefork) and beat deliver the project's events to a receiver
+              on loopback while the worker gets SIGKILL (a new one starts), the broker
+              (Redis) stops for --outage seconds and PostgreSQL restarts: within
+              WEBHOOK_WAIT seconds of the load's end every committed event of the project
+              has reached the receiver (webhook-id msg_<event id>, valid signature) and has
+              a succeeded delivery, and the receiver saw no event that is not in the database.
 
 After every scenario the database is checked: issue numbers have no gaps, every issue has
 its one "created" event and every comment its one "commented" event, every issue's status
@@ -32,11 +38,16 @@ is its last transition's, and every write a client was told succeeded is there e
 once (a write whose answer was lost may or may not be there). Throttles are raised for the
 run: it measures the service, not the limits. Prints a table of figures; exits 1 if any
 check failed.
+
+--pgbouncer puts a PgBouncer in transaction pooling mode (scripts/pgbouncer.py, 4 server
+connections) between gunicorn and PostgreSQL, with DATABASE_POOLER=pgbouncer, as README's
+"Deploy" describes; `load --pgbouncer` is what .ci/run runs of it.
 """
 
 import argparse
 import contextlib
 import http.client
+import http.server
 import json
 import os
 import random
@@ -55,6 +66,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pgbouncer import PgBouncer  # a sibling script, as below
 from smoke_production import (  # a sibling script, not a package
     HTTPS,
     PASSWORD,
@@ -66,9 +78,12 @@ from smoke_production import (  # a sibling script, not a package
     write_private_key,
 )
 
-SCENARIOS = ("load", "pg-restart", "redis-stop", "worker-kill")
+SCENARIOS = ("load", "pg-restart", "redis-stop", "worker-kill", "webhooks")
 RECOVERY_PROMISE = 5.0  # seconds after the database is back
 WORKERS, THREADS = 2, 4  # gunicorn.conf.py's defaults, set explicitly
+# A claimed delivery whose worker died is retried when its lease ends (webhooks.services:
+# connect + read timeout + 60 s), so the webhooks scenario waits up to this long.
+WEBHOOK_WAIT = 120.0
 
 results: list[tuple[bool, str, str]] = []
 
@@ -235,6 +250,77 @@ class Gunicorn:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)  # anything left of the group
         self.process.wait()
+
+
+class Receiver:
+    """A webhook receiver on loopback: answers 200 to every POST and keeps what came."""
+
+    def __init__(self):
+        self.received: list[tuple[dict, bytes]] = []  # (headers, body) of each POST
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.received.append((dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def messages(self) -> list[tuple[dict, bytes]]:
+        with self.lock:
+            return list(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class CeleryProcess:
+    """`celery -A config <args>` in its own process group, its output in a file."""
+
+    def __init__(self, env: dict[str, str], folder: Path, name: str, *args: str):
+        self.log_path = folder / f"{name}.log"
+        with self.log_path.open("w") as out:
+            self.process = subprocess.Popen(  # noqa: S603 (our own worker)
+                [sys.executable, "-m", "celery", "-A", "config", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_until(self, text: str, seconds: float = 60) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if text in self.log_path.read_text(errors="replace"):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL to the whole group (the pool's children too), as a container dies."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=20)
+        self.kill()
 
 
 # -- HTTP --------------------------------------------------------------------------------
@@ -421,10 +507,13 @@ print(json.dumps(tokens))
 class Stack:
     """PostgreSQL, Redis and gunicorn for the whole run, plus the users the clients act as."""
 
-    def __init__(self, folder: Path, clients: int):
+    def __init__(self, folder: Path, clients: int, pgbouncer: bool = False):
         self.folder = folder
         self.postgres = Postgres(folder / "postgres")
         self.redis = Redis(folder)
+        self.pgbouncer = None
+        if pgbouncer:
+            self.pgbouncer = PgBouncer(folder / "pgbouncer", self.postgres.url())
         self.server = None
         self.owner = None
         self.actors: list[Actor] = []
@@ -436,7 +525,13 @@ class Stack:
         with psycopg.connect(self.postgres.url(), autocommit=True) as conn:
             conn.execute("CREATE DATABASE tracker")
         self.redis.start()
-        env = production_env(self.folder, self.postgres.url("tracker"), self.key())
+        database_url = self.postgres.url("tracker")
+        if self.pgbouncer:
+            self.pgbouncer.start()
+            database_url = self.pgbouncer.url("tracker")
+        env = production_env(self.folder, database_url, self.key())
+        if self.pgbouncer:
+            env["DATABASE_POOLER"] = "pgbouncer"
         env.update(
             REDIS_URL=self.redis.url,
             WEB_CONCURRENCY=str(WORKERS),
@@ -447,7 +542,10 @@ class Stack:
             THROTTLE_REGISTER="10000/min",
             THROTTLE_REFRESH="3/min",  # only the redis-stop scenario's throttle probe refreshes
             LOG_LEVEL="WARNING",
+            # The webhooks scenario's receiver listens on loopback.
+            WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
         )
+        self.env = env
         (self.folder / "static").mkdir()
         done = subprocess.run(  # noqa: S603 (the migration Job's command)
             migrate_job_command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
@@ -504,9 +602,12 @@ class Stack:
             if answer.status != 201:
                 raise RuntimeError(f"add member: {answer.status} {answer.body}")
 
-    def drive(self, name: str, project: str, seconds: float, fault=None) -> Run:
-        """Run the clients for `seconds`, with `fault(run, t0)` in a thread beside them."""
+    def drive(self, name: str, project: str, seconds: float, fault=None, prepare=None) -> Run:
+        """Run the clients for `seconds`, with `fault(run, t0)` in a thread beside them
+        (and `prepare(project)` once the project is there, before the clients start)."""
         self.new_project(project)
+        if prepare is not None:
+            prepare(project)
         stop = threading.Event()
         clients = [
             Client(i, actor, self.server.port, project, stop, seed=f"{name}-{i}")
@@ -552,6 +653,7 @@ class Stack:
     def close(self) -> None:
         for step in (
             lambda: self.server and self.server.close(),
+            lambda: self.pgbouncer and self.pgbouncer.close(),
             self.redis.stop,
             self.postgres.close,
         ):
@@ -918,6 +1020,150 @@ def scenario_worker_kill(stack: Stack, args) -> Run:
     return run
 
 
+def scenario_webhooks(stack: Stack, args) -> Run:
+    receiver = Receiver()
+    env = {
+        **stack.env,
+        "WEBHOOK_SWEEP_INTERVAL": "2",
+        "WEBHOOK_CONNECT_TIMEOUT": "2",
+        "WEBHOOK_READ_TIMEOUT": "3",
+        "LOG_LEVEL": "INFO",
+    }
+    worker_args = ("worker", "--pool=prefork", "--concurrency=2", "--loglevel=INFO")
+    workers = [CeleryProcess(env, stack.folder, "worker-1", *worker_args, "-n", "one@%h")]
+    schedule = str(stack.folder / "celerybeat-schedule")
+    beat = CeleryProcess(env, stack.folder, "beat", "beat", "--loglevel=INFO", "-s", schedule)
+    hook = {}
+    marks = {}
+
+    def prepare(project: str) -> None:
+        url = f"http://127.0.0.1:{receiver.port}/hooks"
+        answer = stack.call(
+            "POST", f"/api/v1/projects/{project}/webhooks", stack.owner.token, {"url": url}
+        )
+        if answer.status != 201:
+            raise RuntimeError(f"create webhook: {answer.status} {answer.body}")
+        hook["secret"] = answer.body["secret"]
+        with psycopg.connect(stack.postgres.url("tracker")) as conn:
+            (hook["after"],) = conn.execute(
+                "SELECT coalesce(max(id), 0) FROM events_event"
+            ).fetchone()
+
+    def fault(run: Run, t0: float) -> None:
+        time.sleep(args.duration * 0.2)
+        workers[-1].kill()
+        log(f"SIGKILL to the Celery worker at {time.monotonic() - t0:.1f} s; starting another")
+        workers.append(CeleryProcess(env, stack.folder, "worker-2", *worker_args, "-n", "two@%h"))
+        time.sleep(max(0.0, t0 + args.duration * 0.4 - time.monotonic()))
+        stack.redis.stop()
+        log(f"Redis (the broker) stopped at {time.monotonic() - t0:.1f} s")
+        time.sleep(args.outage)
+        stack.redis.start()
+        log(f"Redis back at {time.monotonic() - t0:.1f} s")
+        time.sleep(max(0.0, t0 + args.duration * 0.65 - time.monotonic()))
+        stack.postgres.stop("immediate")
+        log(f"PostgreSQL stopped (immediate) at {time.monotonic() - t0:.1f} s")
+        time.sleep(args.outage)
+        stack.postgres.start()
+        marks["back"] = time.monotonic()
+        log(f"PostgreSQL back at {marks['back'] - t0:.1f} s")
+
+    try:
+        if not workers[0].wait_until(" ready.", 60):
+            raise RuntimeError("the Celery worker did not start: " + workers[0].log_path.name)
+        run = stack.drive("webhooks", "HOOK", args.duration, fault, prepare)
+        ended = time.monotonic()
+        log(f"load over; waiting up to {WEBHOOK_WAIT:.0f} s for the deliveries")
+        while True:
+            expected, succeeded, stored = webhook_events(stack, run.project, hook["after"])
+            seen = received_events(receiver, hook["secret"])
+            if (expected <= seen["ids"] and expected <= succeeded) or (
+                time.monotonic() - ended > WEBHOOK_WAIT
+            ):
+                break
+            time.sleep(1)
+        waited = time.monotonic() - ended
+    finally:
+        for process in [*workers, beat]:
+            process.close()
+        receiver.close()
+
+    missing = expected - seen["ids"]
+    check(
+        "webhooks: every committed event of the project reached the receiver",
+        expected and not missing,
+        f"{len(expected)} events, {len(missing)} never received "
+        f"{sorted(missing)[:10]}, after {waited:.1f} s",
+    )
+    unsettled = expected - succeeded
+    check(
+        "webhooks: every committed event has a succeeded delivery",
+        expected and not unsettled,
+        f"{len(unsettled)} without one {sorted(unsettled)[:10]}",
+    )
+    unknown = seen["ids"] - stored
+    check(
+        "webhooks: the receiver saw no event that is not in the database",
+        not unknown,
+        f"{len(unknown)} unknown {sorted(unknown)[:10]}",
+    )
+    check(
+        "webhooks: every request was signed and its webhook-id matches its payload",
+        seen["messages"] and not seen["bad"],
+        f"{seen['messages']} requests, {len(seen['bad'])} bad: {seen['bad'][:3]}",
+    )
+    run.notes.append(
+        f"{len(expected)} events, {seen['messages']} webhook requests "
+        f"({seen['messages'] - len(seen['ids'])} repeats: at least once); the last looked "
+        f"for {waited:.1f} s after the load ended"
+    )
+    return run
+
+
+def webhook_events(stack: Stack, key: str, after: int) -> tuple[set[int], set[int], set[int]]:
+    """The project's events since the webhook, those with a succeeded delivery, and every
+    event id stored."""
+    with psycopg.connect(stack.postgres.url("tracker"), connect_timeout=5) as conn:
+        expected = {
+            i
+            for (i,) in conn.execute(
+                "SELECT e.id FROM events_event e JOIN projects_project p ON p.id = e.project_id"
+                " WHERE p.key = %s AND e.id > %s",
+                [key, after],
+            )
+        }
+        succeeded = {
+            i
+            for (i,) in conn.execute(
+                "SELECT DISTINCT event_id FROM webhooks_delivery WHERE status = 'succeeded'"
+            )
+        }
+        stored = {i for (i,) in conn.execute("SELECT id FROM events_event")}
+    return expected, succeeded, stored
+
+
+def received_events(receiver: Receiver, secret: str) -> dict:
+    """The event ids the receiver got, and the requests whose signature or id was wrong."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    verifier = Webhook(secret)
+    ids, bad = set(), []
+    messages = receiver.messages()
+    for headers, body in messages:
+        headers = {k.lower(): v for k, v in headers.items()}
+        try:
+            verifier.verify(body, headers)
+            payload_id = json.loads(body)["id"]
+        except (WebhookVerificationError, ValueError, KeyError, TypeError) as e:
+            bad.append(f"{headers.get('webhook-id')}: {e!r}")
+            continue
+        if headers.get("webhook-id") != f"msg_{payload_id}":
+            bad.append(f"{headers.get('webhook-id')} carries event {payload_id}")
+            continue
+        ids.add(payload_id)
+    return {"ids": ids, "bad": bad, "messages": len(messages)}
+
+
 def describe(records: list[Record]) -> str:
     kinds = Counter(
         f"{r.op} {r.answer.status or r.answer.error} {r.answer.code}".strip() for r in records
@@ -998,6 +1244,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
     parser.add_argument("--outage", type=float, default=3, help="seconds a dependency is down")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="serve through a PgBouncer in transaction pooling mode (DATABASE_POOLER=pgbouncer)",
+    )
     args = parser.parse_args()
     names = SCENARIOS if "all" in args.scenarios else tuple(dict.fromkeys(args.scenarios))
     if args.duration < 10:
@@ -1005,13 +1256,14 @@ def main() -> int:
 
     # A hard bound on the whole run: nothing here may hang CI.
     budget = int(len(names) * (args.duration + 60) + 240)
+    budget += int(WEBHOOK_WAIT) if "webhooks" in names else 0
     signal.signal(signal.SIGALRM, over_budget)
     signal.signal(signal.SIGTERM, interrupted)
     signal.alarm(budget)
 
     folder = Path(tempfile.mkdtemp(prefix="resilience-"))
     folder.chmod(0o711)  # the postgres user must reach its own folder inside
-    stack = Stack(folder, args.clients)
+    stack = Stack(folder, args.clients, pgbouncer=args.pgbouncer)
     rows = []
     try:
         started = time.monotonic()
@@ -1019,12 +1271,14 @@ def main() -> int:
         log(
             f"PostgreSQL :{stack.postgres.port}, Redis :{stack.redis.port}, "
             f"gunicorn :{stack.server.port}; ready in {time.monotonic() - started:.1f} s"
+            + (f"; through PgBouncer :{stack.pgbouncer.port}" if stack.pgbouncer else "")
         )
         scenarios = {
             "load": scenario_load,
             "pg-restart": scenario_pg_restart,
             "redis-stop": scenario_redis_stop,
             "worker-kill": scenario_worker_kill,
+            "webhooks": scenario_webhooks,
         }
         for name in names:
             print(f"\n==> {name}: {args.clients} clients for {args.duration:.0f} s", flush=True)

@@ -79,3 +79,23 @@ def test_an_issue_page_opens_for_every_role(client, project, member_of, role):
     html = page.content.decode()
     assert issue.title in html
     assert "frontend" in html
+
+
+def test_a_filtered_lists_create_form_posts_without_the_filters(browser, project):
+    """POST takes no list filters (400); the form keeps only `format`."""
+    url = f"/api/v1/projects/{project.key}/issues"
+    page = browser.get(f"{url}?status=open&format=api").content.decode()
+
+    assert f'<form action="{url}?format=api" method="POST"' in page
+    assert "?status=open&amp;format=api" in page  # the page still shows what it lists
+    created = browser.post(f"{url}?format=api", {"title": "From a filtered list"})
+    assert created.status_code == 201, created.content
+    assert Issue.objects.get().title == "From a filtered list"
+
+
+def test_descriptions_are_rendered_markdown(browser, project):
+    page = browser.get("/api/v1/projects", HTTP_ACCEPT="text/html").content.decode()
+    description = page.split('<div class="pull-left">', 1)[1].split("</div>", 1)[0]
+
+    assert "<code>?archived=true</code>" in description
+    assert "`" not in description

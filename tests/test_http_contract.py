@@ -44,12 +44,13 @@ def sometimes(status: int) -> set[str]:
 # A body for each write that offers If-Match (a DELETE needs none).
 CHANGES = {
     ("patch", "/api/v1/me"): {"display_name": "Changed"},
-    ("patch", "/api/v1/projects/{key}"): {"name": "Changed"},
-    ("patch", "/api/v1/issues/{key}"): {"title": "Changed"},
-    ("post", "/api/v1/issues/{key}/status"): {"status": "in_progress"},
-    ("patch", "/api/v1/projects/{project_key}/labels/{id}"): {"name": "changed"},
+    ("patch", "/api/v1/projects/{project_key}"): {"name": "Changed"},
+    ("patch", "/api/v1/issues/{issue_key}"): {"title": "Changed"},
+    ("post", "/api/v1/issues/{issue_key}/status"): {"status": "in_progress"},
+    ("patch", "/api/v1/projects/{project_key}/labels/{label_id}"): {"name": "changed"},
     ("patch", "/api/v1/projects/{project_key}/members/{username}"): {"role": "maintainer"},
-    ("patch", "/api/v1/comments/{id}"): {"body": "Changed"},
+    ("patch", "/api/v1/comments/{comment_id}"): {"body": "Changed"},
+    ("patch", "/api/v1/projects/{project_key}/webhooks/{webhook_id}"): {"description": "x"},
 }
 
 
@@ -97,11 +98,11 @@ def test_if_none_match_and_a_304_are_declared_together(schema):
     assert {
         "/api/v1/issues/{issue_key}/comments",
         "/api/v1/issues/{issue_key}/events",
-        "/api/v1/issues/{key}/transitions",
-        "/api/v1/projects/{key}/permissions/me",
+        "/api/v1/issues/{issue_key}/transitions",
+        "/api/v1/projects/{project_key}/permissions/me",
         "/api/v1/projects/{project_key}/issues",
         "/api/v1/projects/{project_key}/labels",
-        "/api/v1/projects/{project_key}/labels/{id}",
+        "/api/v1/projects/{project_key}/labels/{label_id}",
         "/api/v1/projects/{project_key}/members",
         "/api/v1/projects/{project_key}/members/{username}",
     } <= set(offered)
@@ -150,7 +151,7 @@ def test_every_write_that_offers_if_match_honours_it(schema, client, url_for, st
         if "If-Match" in header_parameters(operation)
     ]
     assert {(m, p) for p, m in writes if m != "delete"} == set(CHANGES)
-    assert len(writes) == len(CHANGES) + 5  # and the DELETEs of all but /me
+    assert len(writes) == len(CHANGES) + 6  # and the DELETEs of all but /me
     for path, method in writes:
         url = url_for(path)
         tag = client.get(url.removesuffix("/status"))["ETag"].strip('"')
@@ -194,7 +195,7 @@ def assert_headers_declared(schema, method: str, url: str, response) -> None:
 def test_every_header_an_answer_carries_is_declared_for_it(
     schema, client, api_client, url_for, project, django_capture_on_commit_callbacks
 ):
-    issue = url_for("/api/v1/issues/{key}")
+    issue = url_for("/api/v1/issues/{issue_key}")
     tag = client.get(issue)["ETag"]
     comments = url_for("/api/v1/issues/{issue_key}/comments")
     once = {"HTTP_IDEMPOTENCY_KEY": "k", "data": {"body": "Hi"}}
@@ -202,7 +203,7 @@ def test_every_header_an_answer_carries_is_declared_for_it(
     requests = [
         (client, "get", "/api/v1/issues", {}, 200),
         (client, "get", url_for("/api/v1/projects/{project_key}/members"), {}, 200),
-        (client, "get", url_for("/api/v1/projects/{key}/permissions/me"), {}, 200),
+        (client, "get", url_for("/api/v1/projects/{project_key}/permissions/me"), {}, 200),
         (client, "get", issue, {}, 200),
         (client, "get", issue, {"HTTP_IF_NONE_MATCH": tag}, 304),
         (client, "get", "/api/v1/me", {}, 200),
@@ -211,7 +212,7 @@ def test_every_header_an_answer_carries_is_declared_for_it(
         (client, "patch", issue, {"data": {"title": ""}}, 400),
         (client, "post", comments, once, 201),
         (client, "post", comments, once, 201),  # the replay
-        (client, "delete", url_for("/api/v1/comments/{id}"), {}, 204),
+        (client, "delete", url_for("/api/v1/comments/{comment_id}"), {}, 204),
         (client, "get", f"/api/v1/projects/{project.key}/labels/999999", {}, 404),
         (client, "get", "/api/v1/", {}, 200),
         (client, "get", "/.well-known/jwks.json", {}, 200),

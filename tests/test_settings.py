@@ -24,6 +24,7 @@ SETTINGS_VARIABLES = [
     "ALLOWED_HOSTS",
     "DATABASE_URL",
     "REDIS_URL",
+    "CELERY_BROKER_URL",
     "PRIVATE_KEY",
     "PRIVATE_KEY_PATH",
     "PUBLIC_KEY",
@@ -49,6 +50,7 @@ def production_env(tmp_path, production_keys):
         ALLOWED_HOSTS="tracker.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
     )
     return env
 
@@ -75,6 +77,7 @@ def _setup(env: dict) -> subprocess.CompletedProcess:
         (["SECRET_KEY"], "SECRET_KEY"),
         (["PRIVATE_KEY_PATH"], "PRIVATE_KEY"),
         (["ALLOWED_HOSTS"], "ALLOWED_HOSTS"),
+        (["CELERY_BROKER_URL"], "CELERY_BROKER_URL"),
     ],
 )
 def test_production_refuses_to_start_without_a_required_variable(production_env, missing, named):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.keys import SigningKeys
 
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "projects",
     "issues",
     "comments",
+    "events",
+    "webhooks",
     "demo",
 ]
 
@@ -94,6 +97,17 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# DATABASE_POOLER=pgbouncer: DATABASE_URL is a PgBouncer in transaction pooling mode, which
+# lends a server connection for one transaction only, so nothing may outlive a transaction
+# on it: no server-side cursors (a queryset's .iterator() would DECLARE one that the next
+# statement, on another connection, no longer finds) and no prepared statements (Django's
+# default for psycopg 3, pinned so an OPTIONS change cannot turn them on).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER is blank or pgbouncer, not {DATABASE_POOLER!r}")
+if DATABASE_POOLER == "pgbouncer":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 # django-prometheus's drop-in wrappers of Django's own backends count queries and errors.
 DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
     "django.db.backends.", "django_prometheus.db.backends."
@@ -169,6 +183,8 @@ LOGIN_REDIRECT_URL = "/api/v1/"
 # REST framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, deciding by the `trk_` prefix alone; other bearer tokens are JWTs.
+        "accounts.authentication.PersonalAccessTokenAuthentication",
         "accounts.authentication.JWTAuthentication",
         # The browsable API logs in with a session; DRF enforces CSRF for it.
         "rest_framework.authentication.SessionAuthentication",
@@ -177,7 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
         # orjson: the same JSON as DRF's renderer, encoded several times faster.
         "drf_orjson_renderer.renderers.ORJSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "config.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.JSONParser",
@@ -213,6 +229,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.add_shared_responses",
+        "config.schema.name_for_clients",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "tryItOutEnabled": True},
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -221,7 +238,13 @@ SPECTACULAR_SETTINGS = {
     # Users and memberships both have a "role": give each choice set its own name.
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "accounts.models.User.SiteRole",
+        "UserTypeEnum": "accounts.models.User.Type",
         "ProjectRoleEnum": "projects.models.Role.labels",
+        # An issue's status wherever it appears (issues, their history), by one name.
+        "IssueStatusEnum": "issues.models.Issue.Status",
+        "IssueTypeEnum": "issues.models.Issue.Type",
+        "EventTypeEnum": "events.models.Event.Type",
+        "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
     },
 }
 
@@ -256,6 +279,54 @@ REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
 # Stripped because a Secret made from a file keeps its newline, and Prometheus strips its
 # credentials file.
 METRICS_TOKEN = env("METRICS_TOKEN", default="").strip()
+
+# Celery (config/celery.py) relays and delivers webhooks. The broker only carries ids: the
+# outbox tables are the truth, and the beat's sweeper re-queues whatever a broker lost.
+# Default broker: Redis when REDIS_URL is set, else a folder on disk that `scripts/run`'s
+# in-process worker reads (one machine only). RabbitMQ: amqp://user:pass@host:5672//.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+if CELERY_BROKER_URL == "filesystem://":
+    _queue = BASE_DIR / ".celery" / "queue"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue),
+        "data_folder_out": str(_queue),
+        # Broadcasts (worker pings, inspect) too, rather than ./control in the working dir.
+        "control_folder": str(BASE_DIR / ".celery" / "control"),
+    }
+# A task is acknowledged when it has run, and given back if its worker dies mid-way; tasks
+# are idempotent, so running one twice is harmless, losing one is not.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+# A request never waits on a dead broker: one quick try, then the sweeper's turn.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+WEBHOOK_SWEEP_INTERVAL = env.int("WEBHOOK_SWEEP_INTERVAL", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "webhooks-sweep": {"task": "webhooks.tasks.sweep", "schedule": WEBHOOK_SWEEP_INTERVAL},
+    "webhooks-prune": {"task": "webhooks.tasks.prune_deliveries", "schedule": 3600},
+}
+
+# Webhooks (webhooks/). Seconds to wait before each retry after the first attempt (Standard
+# Webhooks' schedule: about 27 hours in all), each stretched or shrunk by up to 10% jitter.
+WEBHOOK_RETRY_SCHEDULE = [
+    int(s)
+    for s in env.list("WEBHOOK_RETRY_SCHEDULE", default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+]
+# A webhook is turned off after this many events in a row failed for good.
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=10)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10)
+# After a rotation, the old secret still signs (beside the new one) for this many seconds.
+WEBHOOK_SECRET_ROTATION_GRACE = env.int("WEBHOOK_SECRET_ROTATION_GRACE", default=24 * 3600)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+# Webhook URLs may not reach the service's own network (SSRF) unless the operator allows
+# hosts by name or every private address (local receivers in development and tests).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
 # With Redis, revoked access-token ids are answered from the cache (no SQL);
 # a per-process cache would not see revocations made by other workers.

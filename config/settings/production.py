@@ -16,6 +16,12 @@ def _require(value, name: str):
 _require(SECRET_KEY, "SECRET_KEY")
 _require(SIGNING_KEYS.configured, "PRIVATE_KEY (or PRIVATE_KEY_PATH)")
 ALLOWED_HOSTS = _require(env.list("ALLOWED_HOSTS", default=[]), "ALLOWED_HOSTS")
+# The on-disk default broker (filesystem://) reaches one machine only: web, worker and beat
+# pods must share a broker.
+_require(
+    env("CELERY_BROKER_URL", default="") or env("REDIS_URL", default=""),
+    "CELERY_BROKER_URL (or REDIS_URL)",
+)
 
 DEBUG = env.bool("DEBUG", default=False)
 

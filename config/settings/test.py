@@ -32,3 +32,8 @@ STORAGES = {
 }
 # ... so WhiteNoise looks files up per request instead of scanning a STATIC_ROOT at start.
 WHITENOISE_AUTOREFRESH = True
+
+# Celery tasks run in the calling thread (on commit, as in production): tests see their
+# effects, and a task's error fails the test.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

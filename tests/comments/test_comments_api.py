@@ -45,6 +45,7 @@ def test_create_returns_the_comment_and_records_it(issue, reporter, client_for):
         "id": reporter.pk,
         "username": reporter.username,
         "display_name": reporter.display_name,
+        "type": "user",
     }
     assert data["body"] == body == comment.body  # stored as given, whitespace and all
     assert data["edited"] is False

@@ -95,3 +95,19 @@ def test_compose_metrics_are_off_until_the_env_file_sets_a_token():
     assert "METRICS_TOKEN=" in sample
     for name, service in COMPOSE["services"].items():
         assert "METRICS_TOKEN" not in service.get("environment", {}), name
+
+
+def test_compose_runs_celery_worker_and_beat_like_web():
+    services = COMPOSE["services"]
+
+    assert services["worker"]["command"] == ["celery", "-A", "config", "worker", "--loglevel=INFO"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+    for name in ("worker", "beat"):
+        service = services[name]
+        assert service["image"] == services["web"]["image"], name
+        assert service["environment"] == services["web"]["environment"], name
+        assert service["env_file"] == services["web"]["env_file"], name
+        assert service["depends_on"] == services["web"]["depends_on"], name
+    # The image's HEALTHCHECK asks gunicorn's /health, which neither serves.
+    assert "inspect ping" in services["worker"]["healthcheck"]["test"][-1]
+    assert services["beat"]["healthcheck"] == {"disable": True}

@@ -26,6 +26,16 @@ def one(kind):
     return manifest
 
 
+def deployment(component):
+    """The Deployment of one component: web, worker or beat."""
+    (manifest,) = [
+        m
+        for m in resources("Deployment")
+        if m["metadata"]["labels"]["app.kubernetes.io/component"] == component
+    ]
+    return manifest
+
+
 def pod_spec(workload):
     if workload["kind"] == "CronJob":
         return workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
@@ -71,7 +81,7 @@ def test_everything_lives_in_the_namespace():
 
 
 def test_probes_check_liveness_readiness_and_startup_on_the_served_port():
-    (container,) = pod_spec(one("Deployment"))["containers"]
+    (container,) = pod_spec(deployment("web"))["containers"]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
 
     paths = {
@@ -86,7 +96,7 @@ def test_probes_check_liveness_readiness_and_startup_on_the_served_port():
 
 
 def test_the_web_pod_runs_the_images_command():
-    (container,) = pod_spec(one("Deployment"))["containers"]
+    (container,) = pod_spec(deployment("web"))["containers"]
 
     assert "command" not in container
     assert "args" not in container
@@ -106,7 +116,7 @@ def test_every_workload_runs_the_same_image():
 
 
 def test_rolling_update_never_lowers_capacity():
-    strategy = one("Deployment")["spec"]["strategy"]
+    strategy = deployment("web")["spec"]["strategy"]
 
     assert strategy["type"] == "RollingUpdate"
     assert strategy["rollingUpdate"]["maxUnavailable"] == 0
@@ -114,7 +124,7 @@ def test_rolling_update_never_lowers_capacity():
 
 def test_shutdown_fits_in_the_grace_period():
     """preStop sleep plus gunicorn's graceful timeout must end before the pod is killed."""
-    spec = pod_spec(one("Deployment"))
+    spec = pod_spec(deployment("web"))
     (container,) = spec["containers"]
     sleep = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
     config = (ROOT / "gunicorn.conf.py").read_text()
@@ -123,7 +133,7 @@ def test_shutdown_fits_in_the_grace_period():
     assert sleep + graceful < spec["terminationGracePeriodSeconds"]
 
 
-@pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w["kind"])
+@pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w["metadata"]["name"])
 def test_pods_run_as_non_root_with_the_default_seccomp_profile(workload):
     context = pod_spec(workload)["securityContext"]
 
@@ -239,19 +249,19 @@ def test_secret_template_holds_placeholders_only():
 
 
 def test_service_and_disruption_budget_select_the_web_pods():
-    labels = one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    labels = deployment("web")["spec"]["template"]["metadata"]["labels"]
     service = one("Service")
 
     assert service["spec"]["type"] == "ClusterIP"
     assert service["spec"]["selector"].items() <= labels.items()
     assert one("PodDisruptionBudget")["spec"]["selector"]["matchLabels"].items() <= labels.items()
-    assert one("Deployment")["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert deployment("web")["spec"]["selector"]["matchLabels"].items() <= labels.items()
     (port,) = service["spec"]["ports"]
     assert port["targetPort"] == "http"
 
 
 def test_prometheus_scrapes_the_pods_metrics():
-    annotations = one("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    annotations = deployment("web")["spec"]["template"]["metadata"]["annotations"]
 
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(WEB_PORT)
@@ -260,7 +270,7 @@ def test_prometheus_scrapes_the_pods_metrics():
 
 def test_the_web_pods_get_the_metrics_token_from_the_secret():
     """Without it /metrics is a 404 to everyone, Prometheus included (test_metrics.py)."""
-    (container,) = pod_spec(one("Deployment"))["containers"]
+    (container,) = pod_spec(deployment("web"))["containers"]
     env = {v["name"]: v.get("valueFrom") for v in container["env"]}
     (secret,) = resources("Secret")
     (config,) = resources("ConfigMap")
@@ -282,7 +292,7 @@ def test_ingress_serves_tls_and_does_not_route_metrics_or_probes():
     for internal in ("/metrics", "/health", "/ready"):
         assert not any(internal.startswith(path.rstrip("/") or "/") for path in paths), internal
     assert "/api" in paths
-    assert one("Deployment")["metadata"]["name"] == one("Service")["metadata"]["name"]
+    assert deployment("web")["metadata"]["name"] == one("Service")["metadata"]["name"]
 
 
 def test_ingress_host_is_an_allowed_host():
@@ -295,12 +305,68 @@ def test_ingress_host_is_an_allowed_host():
 def test_autoscaler_scales_the_deployment_on_cpu_and_memory():
     hpa = one("HorizontalPodAutoscaler")["spec"]
 
-    assert hpa["scaleTargetRef"]["name"] == one("Deployment")["metadata"]["name"]
+    assert hpa["scaleTargetRef"]["name"] == deployment("web")["metadata"]["name"]
     assert {m["resource"]["name"] for m in hpa["metrics"]} == {"cpu", "memory"}
     assert hpa["minReplicas"] >= 2
-    assert "replicas" not in one("Deployment")["spec"]
+    assert "replicas" not in deployment("web")["spec"]
 
 
 def test_the_ingress_is_the_one_proxy_whose_forwarded_for_is_trusted():
     """One trusted hop: the client is the address the ingress appended (config.clients)."""
     assert one("ConfigMap")["data"]["NUM_PROXIES"] == "1"
+
+
+def test_the_deployments_are_web_worker_and_beat():
+    components = sorted(
+        m["metadata"]["labels"]["app.kubernetes.io/component"] for m in resources("Deployment")
+    )
+
+    assert components == ["beat", "web", "worker"]
+    for component in components:
+        spec = deployment(component)["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        assert spec["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_workers_run_celery_and_scale_apart_from_web():
+    worker = deployment("worker")
+    (container,) = pod_spec(worker)["containers"]
+    hpa = one("HorizontalPodAutoscaler")["spec"]
+
+    assert container["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert worker["spec"]["replicas"] >= 1
+    assert hpa["scaleTargetRef"]["name"] != worker["metadata"]["name"]
+    assert worker["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_the_worker_liveness_probe_pings_this_worker():
+    """An exec probe through the broker: the pod's own worker must answer, not just any."""
+    (container,) = pod_spec(deployment("worker"))["containers"]
+    shell, flag, script = container["livenessProbe"]["exec"]["command"]
+
+    assert (shell, flag) == ("sh", "-c")
+    assert script.startswith("celery -A config inspect ping")
+    # $HOSTNAME for sh; Kubernetes would leave $(HOSTNAME) alone and sh would run it.
+    assert '-d "celery@$HOSTNAME"' in script
+    assert container["livenessProbe"]["timeoutSeconds"] > 5
+
+
+def test_there_is_exactly_one_beat():
+    beat = deployment("beat")
+    (container,) = pod_spec(beat)["containers"]
+
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"] == {"type": "Recreate"}
+    assert container["command"][:4] == ["celery", "-A", "config", "beat"]
+    schedule = container["command"][container["command"].index("--schedule") + 1]
+    mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+    assert schedule.startswith("/tmp/") and "/tmp" in mounts  # noqa: S108
+
+
+def test_no_service_or_budget_selects_worker_or_beat_pods():
+    selectors = [one("Service")["spec"]["selector"]]
+    selectors.append(one("PodDisruptionBudget")["spec"]["selector"]["matchLabels"])
+
+    for component in ("worker", "beat"):
+        labels = deployment(component)["spec"]["template"]["metadata"]["labels"]
+        assert not any(selector.items() <= labels.items() for selector in selectors), component

@@ -84,7 +84,7 @@ def test_create_returns_the_issue_and_records_it(project, owner, developer, clie
     )
     assert body["priority"] == "highest"
     assert issue.priority == Issue.Priority.HIGHEST == 5
-    assert (body["status"], body["resolution"]) == ("open", "")
+    assert (body["status"], body["resolution"]) == ("open", None)
     assert body["reporter"]["username"] == owner.username
     assert body["assignee"]["username"] == developer.username
     assert body["labels"] == [{"id": bug.pk, "name": "Bug", "color": bug.color}]
@@ -569,10 +569,10 @@ def test_events_oldest_first_with_every_kind(project, owner, developer, client_f
     assert response.status_code == 200
     events = response.json()["results"]
     assert [(e["kind"], e["field"], e["to_status"]) for e in events] == [
-        ("created", "", "open"),
-        ("changed", "priority", ""),
-        ("commented", "", ""),
-        ("transitioned", "", "in_progress"),
+        ("created", None, "open"),
+        ("changed", "priority", None),
+        ("commented", None, None),
+        ("transitioned", None, "in_progress"),
     ]
     assert (events[1]["old_value"], events[1]["new_value"]) == ("medium", "low")
     comment = Issue.objects.get(project=project, number=1).comments.get()

@@ -37,7 +37,8 @@ def test_list_and_detail(project, member_of, client_for):
     assert response.status_code == 200
     results = response.json()["results"]
     assert [label["name"] for label in results] == ["Alpha", "beta"]
-    assert set(results[0]) == {"id", "name", "color", "description", "created_at"}
+    assert set(results[0]) == {"id", "url", "name", "color", "description", "created_at"}
+    assert results[1]["url"] == f"http://testserver{url(project, b)}"
     detail = client.get(url(project, b)).json()
     assert (detail["id"], detail["name"], detail["color"], detail["description"]) == (
         b.pk,

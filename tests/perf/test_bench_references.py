@@ -43,3 +43,20 @@ def test_production_urls_do_not_mount_the_references(project, client_for, settin
     client = client_for(project.created_by)
     assert client.get("/bench/floor/issues").status_code == 404
     assert client.get("/bench/naive/issues").status_code == 404
+
+
+def test_the_filtered_data_floor_serves_the_api_filtered_page(project, issues, client_for):
+    client = client_for(project.created_by)
+    api = client.get(
+        "/api/v1/issues",
+        {"assignee": "none", "label": "api", "ordering": "-priority", "page_size": 50},
+    ).json()
+    label = project.labels.get(name="api")
+    floor = client.get(
+        "/bench/floor/issues",
+        {"projects": project.pk, "labels": label.pk, "ordering": "-priority", "count": 1},
+    ).json()
+    # The floor takes an assignee id; "none" is the API's spelling of "no assignee".
+    unassigned = [row for row in floor["results"] if row["assignee"] is None]
+    assert [row["key"] for row in unassigned] == [row["key"] for row in api["results"]]
+    assert floor["count"] == 40  # two of three issues carry "api"

@@ -14,9 +14,10 @@ from tests.factories import IssueFactory, LabelFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def declared(issue) -> dict:
+def declared(issue, request=None) -> dict:
     """The representation DRF builds field by field from the declared fields."""
-    return serializers.ModelSerializer.to_representation(IssueSerializer(), issue)
+    serializer = IssueSerializer(context={"request": request})
+    return serializers.ModelSerializer.to_representation(serializer, issue)
 
 
 @pytest.fixture
@@ -48,6 +49,8 @@ def test_the_lean_representation_equals_the_declared_one(issues, project):
     ]
     fresh = [type(issue).objects.get(pk=issue.pk) for issue in issues]  # labels not prefetched
     assert [IssueSerializer(issue).data for issue in fresh] == [declared(i) for i in fresh]
+    # Without a request (an event payload), the url is the path.
+    assert IssueSerializer(loaded[0]).data["url"] == f"/api/v1/issues/{loaded[0].key}"
     labels = IssueSerializer(loaded[1]).data["labels"]
     assert [label["name"] for label in labels] == ["api", "bug", "ux"]
 
@@ -64,8 +67,10 @@ def test_list_rows_equal_the_declared_representation(issues, project, api_client
 
     assert response.status_code == 200
     rows = response.json()["results"]
-    expected = [declared(issue) for issue in issues_visible(project.created_by).order_by("number")]
+    visible = issues_visible(project.created_by).order_by("number")
+    expected = [declared(issue, response.wsgi_request) for issue in visible]
     assert rows == expected
+    assert rows[0]["url"] == f"http://testserver/api/v1/issues/{project.key}-1"
     assert [label["name"] for label in rows[1]["labels"]] == ["api", "bug", "ux"]
     assert rows[0]["assignee"] is None and rows[2]["reporter"] is None
 

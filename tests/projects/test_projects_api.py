@@ -1,7 +1,7 @@
 import pytest
 
 from projects.models import Membership, Project, Role
-from projects.roles import ACTIONS
+from projects.rights import RIGHTS
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +21,7 @@ def test_create_project_makes_the_creator_its_owner(user, user_client):
         "id": user.pk,
         "username": user.username,
         "display_name": user.display_name,
+        "type": "user",
     }
     project = Project.objects.get(key="WEB")
     assert project.visibility == "internal"
@@ -139,31 +140,82 @@ def test_project_list_query_count_is_constant(
 
 
 @pytest.mark.parametrize(
-    "role,allowed",
+    "role, allowed, conditional",
     [
-        ("viewer", {"view_project"}),
-        ("reporter", {"view_project", "create_issue", "comment", "edit_own_comment"}),
-        ("owner", set(ACTIONS)),
+        ("viewer", {"view_project"}, {"leave_project": ["self"]}),
+        (
+            "reporter",
+            {"view_project", "create_issue", "comment"},
+            {
+                "leave_project": ["self"],
+                "edit_issue_text": ["reporter"],
+                "close_issue": ["reporter"],
+                "reopen_issue": ["reporter"],
+                "edit_comment": ["author"],
+                "delete_comment": ["author"],
+            },
+        ),
+        (
+            "developer",
+            {
+                "view_project",
+                "create_issue",
+                "assign_issue",
+                "edit_issue",
+                "edit_issue_text",
+                "reopen_issue",
+                "comment",
+            },
+            {
+                "leave_project": ["self"],
+                "start_issue": ["assignee"],
+                "stop_issue": ["assignee"],
+                "submit_issue_for_review": ["assignee"],
+                "request_changes": ["not_assignee"],
+                "resolve_issue": ["not_assignee"],
+                "close_issue": ["reporter"],
+                "edit_comment": ["author"],
+                "delete_comment": ["author"],
+            },
+        ),
+        (
+            "owner",
+            set(RIGHTS) - {"leave_project", "submit_issue_for_review", "edit_comment"},
+            {
+                "leave_project": ["self"],
+                "submit_issue_for_review": ["assignee"],
+                "edit_comment": ["author"],
+            },
+        ),
     ],
 )
-def test_permissions_me_lists_the_callers_actions(project, member_of, client_for, role, allowed):
+def test_permissions_me_lists_the_callers_actions(
+    project, member_of, client_for, role, allowed, conditional
+):
     user = project.created_by if role == "owner" else member_of(project, role)
     body = client_for(user).get(f"/api/v1/projects/{project.key}/permissions/me").json()
     assert body["role"] == role
     assert set(body["actions"]) == allowed
+    assert body["conditional_actions"] == conditional
 
 
 def test_permissions_me_on_an_archived_project(project, client_for):
     project.archived_at = project.created_at
     project.save()
     body = client_for(project.created_by).get(f"/api/v1/projects/{project.key}/permissions/me")
-    assert set(body.json()["actions"]) == {"view_project", "archive_project", "delete_project"}
+    assert set(body.json()["actions"]) == {
+        "view_project",
+        "view_webhooks",
+        "archive_project",
+        "delete_project",
+    }
 
 
 def test_outsider_of_internal_project_acts_as_viewer(client_for):
     project = ProjectFactory(visibility="internal")
     body = client_for(UserFactory()).get(f"/api/v1/projects/{project.key}/permissions/me").json()
-    assert body == {"role": "viewer", "actions": ["view_project"]}
+    # Not a member: nothing to leave.
+    assert body == {"role": "viewer", "actions": ["view_project"], "conditional_actions": {}}
 
 
 def test_archive_and_unarchive(project, client_for):

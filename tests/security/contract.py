@@ -3,9 +3,16 @@
 import re
 
 import jsonschema
+from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts.pats import pat_create
+from events.outbox import event_emit
+from projects.models import Role
+from projects.services import bot_create
 from tests.factories import CommentFactory, IssueFactory, LabelFactory
+from webhooks import services as webhooks
+from webhooks.models import Delivery
 
 # OpenAPI 3.0 keywords JSON Schema does not know; `nullable` is rewritten.
 _ANNOTATIONS = {"nullable", "example", "readOnly", "writeOnly", "discriminator", "xml"}
@@ -25,18 +32,30 @@ def schema_operations(schema, method=None):
 
 def url_filler(project, owner, member):
     """A function giving a URL for a path of the schema, naming objects of `project` (made
-    here) that its `owner` may read and change, and `member`'s membership."""
+    here) that its `owner` may read and change, and `member`'s membership (a bot's under
+    /bots/, with a token of its own)."""
     issue = IssueFactory(project=project, reporter=owner, assignee=owner)
     comment = CommentFactory(issue=issue, author=owner)
     label = LabelFactory(project=project, name="backend")
+    webhook = webhooks.webhook_create(project=project, creator=owner, url="https://8.8.8.8/hook")
+    with transaction.atomic():
+        event = event_emit(type="project.updated", project=project, actor=owner, data={})
+    delivery = Delivery.objects.create(webhook=webhook, event=event, status="failed")
+    own_token, _ = pat_create(user=owner, name="contract", scopes=["read"])
+    bot = bot_create(project=project, name="contract", role=Role.DEVELOPER, actor=owner).user
+    bot_token, _ = pat_create(user=bot, name="contract", scopes=["read"], projects=[project])
 
     def fill(path: str) -> str:
+        under_bots = "/bots/" in path
         values = {
             "project_key": project.key,
             "issue_key": issue.key,
-            "key": issue.key if path.startswith("/api/v1/issues/") else project.key,
-            "id": comment.pk if path.startswith("/api/v1/comments/") else label.pk,
-            "username": member.username,
+            "comment_id": comment.pk,
+            "label_id": label.pk,
+            "username": bot.username if under_bots else member.username,
+            "webhook_id": webhook.pk,
+            "delivery_id": delivery.pk,
+            "token_id": bot_token.pk if under_bots else own_token.pk,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

@@ -20,7 +20,7 @@ from tests.security.contract import generate_schema
 
 pytestmark = pytest.mark.django_db
 
-USER_SUMMARY = {"id", "username", "display_name"}
+USER_SUMMARY = {"id", "username", "display_name", "type"}
 INTERNAL = {"password", "search_vector", "last_issue_number", "is_staff", "is_superuser"}
 
 

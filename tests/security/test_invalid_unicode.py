@@ -104,11 +104,11 @@ def test_a_lone_surrogate_in_any_text_field_is_a_400_naming_it(schema, client, u
     # The choice fields whose error repeated the surrogate, among every other text field.
     assert {
         ("post", "/api/v1/issues", "type"),
-        ("patch", "/api/v1/issues/{key}", "priority"),
+        ("patch", "/api/v1/issues/{issue_key}", "priority"),
         ("post", "/api/v1/projects/{project_key}/issues", "labels.1"),
-        ("post", "/api/v1/issues/{key}/status", "status"),
-        ("post", "/api/v1/issues/{key}/status", "resolution"),
-        ("patch", "/api/v1/projects/{key}", "visibility"),
+        ("post", "/api/v1/issues/{issue_key}/status", "status"),
+        ("post", "/api/v1/issues/{issue_key}/status", "resolution"),
+        ("patch", "/api/v1/projects/{project_key}", "visibility"),
         ("post", "/api/v1/projects/{project_key}/members", "role"),
         ("patch", "/api/v1/projects/{project_key}/members/{username}", "role"),
     } <= tried

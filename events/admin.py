@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from .models import Event
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """Read-only: events record what happened; only the services write them."""
+
+    list_display = ["id", "type", "project_key", "actor", "created_at", "dispatched_at"]
+    list_filter = ["type"]
+    search_fields = ["project_key", "actor__username"]
+    list_select_related = ["actor"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,82 @@
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from config.pagination import link_header
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def _whole_number(request, name: str, default: int, minimum: int) -> int:
+    if len(request.query_params.getlist(name)) > 1:
+        raise ValidationError({name: "Give this parameter once."})
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    # ASCII digits only: int() also takes other scripts' digits, signs and spaces.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum or len(raw) > 18:
+        raise ValidationError({name: f"A whole number from {minimum}."})
+    return int(raw)
+
+
+class AfterIdPagination(pagination.BasePagination):
+    """`?after=<id>&limit=<n>`: the events after the last one a reader processed, in id
+    order. Ids follow commit order (events.outbox), so resuming never skips one."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.after = _whole_number(request, "after", 0, 0)
+        limit = min(_whole_number(request, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+        # One more than asked: whether more follow, without a count.
+        rows = list(queryset.filter(pk__gt=self.after).order_by("pk")[: limit + 1])
+        self.has_more = len(rows) > limit
+        self.results = rows[:limit]
+        return self.results
+
+    def get_paginated_response(self, data):
+        last = self.results[-1].pk if self.results else self.after
+        url = replace_query_param(self.request.build_absolute_uri(), "after", last)
+        body = {"next": url, "has_more": self.has_more, "results": data}
+        return Response(body, headers={"Link": link_header({"next": url})})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "has_more", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "This request with `after` set to the page's last id (or "
+                    "the same `after` if the page is empty): where to read on, now if "
+                    "`has_more`, else later.",
+                },
+                "has_more": {
+                    "type": "boolean",
+                    "description": "Whether events after this page exist already.",
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "after",
+                "in": "query",
+                "required": False,
+                "description": "Only events with a greater id: the last id you processed "
+                "(default 0, from the first).",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"Events per page (default {DEFAULT_LIMIT}; larger than "
+                f"{MAX_LIMIT} is capped at {MAX_LIMIT}).",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]

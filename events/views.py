@@ -1,0 +1,33 @@
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+
+from config.filters import RepeatedParametersFilter, StrictQueryMixin
+from projects.models import Project
+
+from .filters import EventFilter
+from .models import Event
+from .pagination import AfterIdPagination
+from .serializers import EventSerializer
+
+
+class EventViewSet(StrictQueryMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The change feed: every event of the projects the caller can see, oldest first."""
+
+    queryset = Event.objects.none()  # for the schema; get_queryset() scopes to the caller
+    serializer_class = EventSerializer
+    pagination_class = AfterIdPagination
+    filter_backends = [RepeatedParametersFilter, DjangoFilterBackend]
+    filterset_class = EventFilter
+
+    def get_queryset(self):
+        events = Event.objects.select_related("actor")
+        user = self.request.user
+        if user.is_site_admin:
+            return events  # also the events of deleted projects
+        # Visibility now, not when the event happened: losing access hides the past too.
+        return events.filter(project__in=Project.objects.visible_to(user).values("pk"))
+
+    @extend_schema(summary="Read the change feed", operation_id="events_list")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
