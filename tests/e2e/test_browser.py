@@ -89,7 +89,7 @@ def test_a_developer_calls_the_api_from_swagger_ui_with_a_bearer_token(browser, 
     jwt.find_element(By.CSS_SELECTOR, "button.authorize").click()
     wait_for(browser, ".modal-ux .auth-container .btn-done").click()
 
-    operation = "#operations-me-me_retrieve"
+    operation = "#operations-me-me_get"
     wait_for(browser, f"{operation} .opblock-summary").click()
     # Try-it-out is on by default (tryItOutEnabled); the button then offers "Cancel".
     try_out = wait_for(browser, f"{operation} .try-out__btn")
