@@ -9,16 +9,22 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
-def _whole_number(request, name: str, default: int, minimum: int) -> int:
+# Event ids are bigints: an `after` beyond the largest can name no event.
+MAX_ID = 2**63 - 1
+
+
+def _whole_number(request, name: str, default: int, minimum: int, maximum: int) -> int:
+    """The parameter's value, from `minimum`; values above `maximum` are `maximum`."""
     if len(request.query_params.getlist(name)) > 1:
         raise ValidationError({name: "Give this parameter once."})
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    # ASCII digits only: int() also takes other scripts' digits, signs and spaces.
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum or len(raw) > 18:
+    # ASCII digits only: int() also takes other scripts' digits, signs and spaces. Long
+    # ones are not converted at all (Python refuses to turn thousands of digits into an int).
+    if not (raw.isascii() and raw.isdigit()) or (len(raw) < 20 and int(raw) < minimum):
         raise ValidationError({name: f"A whole number from {minimum}."})
-    return int(raw)
+    return maximum if len(raw) >= 20 else min(int(raw), maximum)
 
 
 class AfterIdPagination(pagination.BasePagination):
@@ -27,8 +33,8 @@ class AfterIdPagination(pagination.BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        self.after = _whole_number(request, "after", 0, 0)
-        limit = min(_whole_number(request, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+        self.after = _whole_number(request, "after", 0, 0, MAX_ID)
+        limit = _whole_number(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         # One more than asked: whether more follow, without a count.
         rows = list(queryset.filter(pk__gt=self.after).order_by("pk")[: limit + 1])
         self.has_more = len(rows) > limit
@@ -68,7 +74,8 @@ class AfterIdPagination(pagination.BasePagination):
                 "in": "query",
                 "required": False,
                 "description": "Only events with a greater id: the last id you processed "
-                "(default 0, from the first).",
+                "(default 0, from the first). Ids are 64-bit; a larger number reads as the "
+                "largest, after which there are none.",
                 "schema": {"type": "integer", "minimum": 0},
             },
             {

@@ -263,7 +263,10 @@ class BotViewSet(
         membership = services.bot_create(
             project=self.get_project(), actor=request.user, **serializer.validated_data
         )
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(
+            MembershipSerializer(membership, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class BotTokenViewSet(

@@ -178,6 +178,18 @@ def test_bad_parameters_are_400s_naming_them(api, mine, query, parameter):
     assert parameter in str(response.json())
 
 
+@pytest.mark.parametrize("after", ["45890260991850640834560", "9" * 5000, str(2**63)])
+def test_an_after_beyond_every_id_is_an_empty_page_that_stays_there(api, mine, after):
+    record(mine)
+
+    response = api.get(f"/api/v1/events?after={after}&limit={'9' * 40}")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"] == []
+    assert response.json()["has_more"] is False
+    assert f"after={2**63 - 1}" in response.json()["next"]
+
+
 def test_anonymous_callers_are_refused(api_client, mine):
     record(mine)
 

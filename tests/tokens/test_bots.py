@@ -41,6 +41,9 @@ def test_maintainer_creates_a_bot_member(project, maintainer, client_for):
         "type": "bot",
     }
     assert body["role"] == "developer"
+    # The new member's address, absolute like every other `url`, and one that answers.
+    assert body["url"] == f"http://testserver/api/v1/projects/{project.key}/members/{bot.username}"
+    assert client_for(maintainer).get(body["url"]).json()["user"]["id"] == bot.pk
     assert bot.is_bot and not bot.has_usable_password()
     assert Membership.objects.get(user=bot).project == project
     listed = client_for(maintainer).get(f"/api/v1/projects/{project.key}/bots").json()
