@@ -143,6 +143,7 @@ include-name = [
   "GET /api/v1/projects/{project_key}/issues",
   "GET /api/v1/issues/{issue_key}/comments",
   "GET /api/v1/issues/{issue_key}/events",
+  "GET /api/v1/events",
   "POST /api/v1/issues",
   "POST /api/v1/projects/{project_key}/issues",
   "PATCH /api/v1/issues/{issue_key}",
