@@ -24,7 +24,8 @@ REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]  # ac
 PAGE = """
 SELECT i.id, i.number, i.title, i.description, i.type, i.priority, i.status, i.resolution,
        i.due_date, i.created_at, i.updated_at, i.resolved_at, i.closed_at,
-       p.id, p.key, p.name, r.id, r.username, r.display_name, a.id, a.username, a.display_name
+       p.id, p.key, p.name, r.id, r.username, r.display_name, r.type,
+       a.id, a.username, a.display_name, a.type
 FROM issues_issue i
 JOIN projects_project p ON p.id = i.project_id
 LEFT JOIN accounts_user r ON r.id = i.reporter_id
@@ -54,6 +55,8 @@ FIELDS = [
     "resolved_at",
     "closed_at",
 ]
+
+PRIORITIES = {1: "lowest", 2: "low", 3: "medium", 4: "high", 5: "highest"}  # Issue.Priority
 
 _private = serialization.load_pem_private_key(
     Path(os.environ["PRIVATE_KEY_PATH"]).read_bytes(), password=None
@@ -92,7 +95,12 @@ def _authenticated(environ) -> bool:
 def _person(row, at: int):
     if row[at] is None:
         return None
-    return {"id": row[at], "username": row[at + 1], "display_name": row[at + 2]}
+    return {
+        "id": row[at],
+        "username": row[at + 1],
+        "display_name": row[at + 2],
+        "type": row[at + 3],
+    }
 
 
 def _answer(start_response, status: str, body: bytes):
@@ -114,13 +122,21 @@ def application(environ, start_response):
         labels = defaultdict(list)
         for issue_id, pk, name, color in cursor.execute(LABELS, [[r[0] for r in rows]]):
             labels[issue_id].append({"id": pk, "name": name, "color": color})
+    # Each issue's own address, as the API gives it behind the TLS-terminating ingress.
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ["wsgi.url_scheme"]
+    base = f"{scheme}://{environ.get('HTTP_HOST', '')}/api/v1/issues/"
     results = []
     for row in rows:
         item = dict(zip(FIELDS, row[:13], strict=True))
         item["key"] = f"{row[14]}-{row[1]}"
+        item["url"] = base + item["key"]
+        item["priority"] = PRIORITIES[item["priority"]]  # the API names the rank
+        item["resolution"] = item["resolution"] or None  # and gives no value as null
         item["project"] = {"id": row[13], "key": row[14], "name": row[15]}
         item["reporter"] = _person(row, 16)
-        item["assignee"] = _person(row, 19)
+        item["assignee"] = _person(row, 20)
         item["labels"] = labels[row[0]]
         results.append(item)
-    return _answer(start_response, "200 OK", orjson.dumps({"results": results}))
+    return _answer(
+        start_response, "200 OK", orjson.dumps({"results": results}, option=orjson.OPT_UTC_Z)
+    )

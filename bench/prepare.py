@@ -13,6 +13,7 @@ PAGE_SIZE = 50
 
 def prepare(depth: int) -> dict:
     from accounts.models import User
+    from accounts.pats import SCOPES, pat_create
     from config.pagination import KeysetCursorPagination
     from issues.models import Issue, Label
     from projects.models import Project
@@ -32,8 +33,11 @@ def prepare(depth: int) -> dict:
     startable = Issue.objects.filter(
         project__key="CORE", status=Issue.Status.OPEN, assignee__isnull=False
     ).select_related("project")
+    # A personal access token beside the caller's JWTs: the benchmark compares the two.
+    _, pat = pat_create(user=caller, name="benchmark", scopes=list(SCOPES))
     return {
         "caller": caller.username,
+        "pat": pat,
         "visible_issues": visible.count(),
         "visible_projects": list(
             Project.objects.visible_to(caller).order_by("pk").values_list("pk", flat=True)

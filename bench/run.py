@@ -13,8 +13,14 @@ wrk`), it
   3. for each scenario: warms up, then drives load with wrk for --duration seconds and
      reads requests/s and latency percentiles from wrk, SQL statements per request from the
      server's own /metrics (django_db_execute_total, summed over workers, before and after);
-  4. measures the two references (data floor, naive baseline) the same way in the same run;
-  5. prints a table and writes JSON and Markdown to bench/results/ with the machine,
+  4. measures the references (data floors, naive baseline, bare WSGI floor) the same way
+     in the same run;
+  5. subscribes five webhooks of CORE to a receiver of its own before "create issue, 5
+     webhooks" (compared with "create issue"), then starts one Celery worker process and
+     counts the deliveries per second it makes of the backlog that scenario queued;
+  6. measures authentication on the API root at one connection: none, a JWT, and a
+     personal access token;
+  7. prints a table and writes JSON and Markdown to bench/results/ with the machine,
      versions, date and load average, and whether each target is met.
 
 Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres: the
@@ -71,6 +77,7 @@ TARGETS = {
     "search_selective_p99_ms": 50.0,
     "search_common_p99_ms": 250.0,
     "auth_overhead_ms": 1.0,  # median, same endpoint with and without a token
+    "outbox_cost": 0.10,  # create issue with five subscribed webhooks: at most 10% slower
     "worker_rss_mb": 150.0,
 }
 
@@ -446,6 +453,88 @@ def measure_bare(env: dict, tmp: Path, facts: dict, token: str, args) -> dict:
         bare.stop()
 
 
+class Receiver:
+    """A webhook receiver on loopback that answers 204 at once and counts what came."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.received = 0
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.received += 1
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def measure_deliveries(env: dict, tmp: Path, receiver: Receiver, seconds: float) -> dict:
+    """Deliveries per second of one Celery worker process (prefork, concurrency 1), working
+    off the backlog the webhooks scenario queued: the relay of each event, then one POST per
+    subscribed webhook to the receiver. Counted at the receiver over `seconds`, after the
+    worker's first deliveries."""
+    log = tmp / "celery.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(  # noqa: S603 (our own Celery app)
+            [PYTHON, "-m", "celery", "-A", "config", "worker", "--concurrency=1",
+             "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while receiver.received == 0:
+            if worker.poll() is not None or time.monotonic() > deadline:
+                sys.exit(
+                    f"the Celery worker delivered nothing; its log:\n{log.read_text()[-3000:]}"
+                )
+            time.sleep(0.1)
+        time.sleep(2)  # warmed up
+        before, started = receiver.received, time.monotonic()
+        time.sleep(seconds)
+        after, elapsed = receiver.received, time.monotonic() - started
+        statuses = json.loads(run_python(["-m", "bench.hooks", "deliveries"], env, True).stdout)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    result = {
+        "deliveries_per_s": round((after - before) / elapsed, 1),
+        "seconds": round(elapsed, 1),
+        "received": after,
+        "statuses": statuses,
+        # Work still queued at the end: the worker was busy all the window long.
+        "saturated": statuses.get("pending", 0) > 0,
+    }
+    print(
+        f"  webhook deliveries, 1 worker process {result['deliveries_per_s']:>8.1f} /s"
+        f"  ({after - before} in {elapsed:.1f} s; deliveries by status {statuses})",
+        flush=True,
+    )
+    return result
+
+
 def reopen(keys: list[str]):
     """A function that puts the issues `keys` back to open, as the transition scenario
     expects (wrk's script alternates in_progress and open from there)."""
@@ -534,6 +623,16 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
         (
             "create issue",
             {"method": "POST", "path": "/api/v1/issues", "body": new_issue, "auth": True},
+        ),
+        (
+            "create issue, 5 webhooks",
+            {
+                "method": "POST",
+                "path": "/api/v1/issues",
+                "body": new_issue,
+                "auth": True,
+                "before": "subscribe",
+            },
         ),
         (
             "add comment",
@@ -667,6 +766,19 @@ def verdicts(results: dict, facts: dict, auth: dict, rss: list[float]) -> list[d
         auth["overhead_ms"] < TARGETS["auth_overhead_ms"],
     )
     check(
+        "authentication with a personal access token costs no more than with a JWT (median)",
+        f"{auth['pat_overhead_ms']:.2f} ms vs {auth['overhead_ms']:.2f} ms",
+        auth["pat_overhead_ms"] <= auth["overhead_ms"],
+    )
+    plain, hooked = by["create issue"], by["create issue, 5 webhooks"]
+    cost = 1 - hooked["rps"] / plain["rps"]
+    check(
+        f"create issue with 5 subscribed webhooks: at most {TARGETS['outbox_cost']:.0%} "
+        "fewer req/s than with none",
+        f"{cost:.1%} ({hooked['rps']:,.0f} vs {plain['rps']:,.0f} req/s)",
+        cost <= TARGETS["outbox_cost"],
+    )
+    check(
         f"each gunicorn worker < {TARGETS['worker_rss_mb']:.0f} MB resident after the run",
         ", ".join(f"{mb:.0f} MB" for mb in rss),
         rss and max(rss) < TARGETS["worker_rss_mb"],
@@ -733,8 +845,23 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         f"Authentication overhead ({a['path']}, 1 connection): median {a['with_token_p50_ms']} ms "
-        f"with a token, {a['without_token_p50_ms']} ms without: {a['overhead_ms']} ms.",
+        f"with a JWT, {a['with_pat_p50_ms']} ms with a personal access token, "
+        f"{a['without_token_p50_ms']} ms without: {a['overhead_ms']} ms for the JWT, "
+        f"{a['pat_overhead_ms']} ms for the token.",
         f"Worker memory after the run: {', '.join(f'{mb} MB' for mb in report['worker_rss_mb'])}.",
+    ]
+    w = report.get("webhook_deliveries")
+    if w:
+        lines += [
+            "",
+            f"Webhook deliveries: {w['deliveries_per_s']:,.0f}/s from one Celery worker "
+            f"process (concurrency 1) to a local receiver, over {w['seconds']} s of the "
+            "backlog the webhooks scenario queued (relays included; "
+            f"{'work still queued at the end' if w['saturated'] else 'the backlog ran out'}). "
+            "The workers did not run during the create-issue scenarios: on this machine they "
+            "would take the server's cores, as they do not on a cluster's other nodes.",
+        ]
+    lines += [
         "",
         "| target | measured | met |",
         "|---|---|---|",
@@ -814,6 +941,10 @@ def main(argv=None) -> int:
             bouncer.start()
             env = {**env, "DATABASE_URL": bouncer.url(DATABASE), "DATABASE_POOLER": "pgbouncer"}
         server = Server(env, tmp)
+        receiver = Receiver()
+        # The receiver listens on loopback, which webhooks refuse unless told otherwise.
+        hooks_env = {**env, "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
+        deliveries = None
         try:
             server.wait_until_up()
             print(f"gunicorn on :{server.port}; {args.duration:g} s of load per scenario\n")
@@ -830,6 +961,12 @@ def main(argv=None) -> int:
                 if "body" in spec:
                     spec["body"] = json.dumps(spec["body"])
                 reset = reopen(spec["toggle"]) if "toggle" in spec else None
+                if spec.pop("before", None) == "subscribe":
+                    run_python(
+                        ["-m", "bench.hooks", "subscribe", "CORE", receiver.url, "--count", "5"],
+                        hooks_env,
+                        capture=True,
+                    )
                 script = wrk_script(headers, **spec)
                 result = measure(server, name, script, args, tmp, reset=reset)
                 # A request's own latency: one connection, nothing queued in front of it.
@@ -841,11 +978,16 @@ def main(argv=None) -> int:
                 token = login(server, facts["caller"], PASSWORD)
                 results.append(measure_bare(env, tmp, facts, token, args))
 
+            if any(r["scenario"] == "create issue, 5 webhooks" for r in results):
+                deliveries = measure_deliveries(hooks_env, tmp, receiver, args.duration)
+
             # Authentication overhead: one connection, so the median is a request's own time.
+            # A JWT (RS256) and a personal access token (trk_) reach the same answer.
             token = login(server, facts["caller"], PASSWORD)
             auth = {"path": "/api/v1/ (API root)"}
             for label, headers in (
                 ("with_token", {**HTTPS, "Authorization": f"Bearer {token}"}),
+                ("with_pat", {**HTTPS, "Authorization": f"Bearer {facts['pat']}"}),
                 ("without_token", HTTPS),
             ):
                 r = measure(
@@ -862,9 +1004,13 @@ def main(argv=None) -> int:
             auth["overhead_ms"] = round(
                 auth["with_token_p50_ms"] - auth["without_token_p50_ms"], 2
             )
+            auth["pat_overhead_ms"] = round(
+                auth["with_pat_p50_ms"] - auth["without_token_p50_ms"], 2
+            )
             rss = server.workers_rss_mb()
         finally:
             server.stop()
+            receiver.close()
             if bouncer:
                 bouncer.close()
 
@@ -886,6 +1032,7 @@ def main(argv=None) -> int:
         },
         "scenarios": results,
         "auth_overhead": auth,
+        "webhook_deliveries": deliveries,
         "worker_rss_mb": rss,
     }
     if not args.only:

@@ -164,8 +164,8 @@ def seed(issues: int, comments_per_issue: float = 1.0, log=print) -> dict:
         for name in names:
             cursor.execute(
                 "INSERT INTO accounts_user (password, is_superuser, first_name, last_name,"
-                " is_staff, is_active, date_joined, username, email, display_name, role)"
-                " VALUES (%s, false, '', '', false, true, now(), %s, %s, %s, 'user')",
+                " is_staff, is_active, date_joined, username, email, display_name, role, type)"
+                " VALUES (%s, false, '', '', false, true, now(), %s, %s, %s, 'user', 'user')",
                 [password, name, f"{name}@example.com", name.title()],
             )
         cursor.execute("SELECT username, id FROM accounts_user")

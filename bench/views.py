@@ -39,6 +39,7 @@ FLOOR_FIELDS = {
     "closed_at": "closed_at",
 }
 PEOPLE = ("reporter", "assignee")
+PRIORITIES = dict(Issue.Priority.choices)
 
 
 def _ids(text: str) -> list[int]:
@@ -95,10 +96,14 @@ def floor_issue_list(request):
         labels[row["issue_id"]].append(
             {"id": row["label__id"], "name": row["label__name"], "color": row["label__color"]}
         )
+    base = request.build_absolute_uri("/api/v1/issues/")  # each row's `url`, as the API's
     results = []
     for row in rows:
         item = {name: row[field] for name, field in FLOOR_FIELDS.items()}
         item["key"] = f"{row['project__key']}-{row['number']}"
+        item["url"] = base + item["key"]
+        item["priority"] = PRIORITIES[item["priority"]]  # the API names the rank
+        item["resolution"] = item["resolution"] or None  # and gives no value as null
         item["project"] = {
             "id": row["project__id"],
             "key": row["project__key"],
@@ -118,7 +123,9 @@ def floor_issue_list(request):
         item["labels"] = labels[row["id"]]
         results.append(item)
     body["results"] = results
-    return HttpResponse(orjson.dumps(body), content_type="application/json")
+    return HttpResponse(
+        orjson.dumps(body, option=orjson.OPT_UTC_Z), content_type="application/json"
+    )
 
 
 class NaiveProjectSerializer(serializers.ModelSerializer):
