@@ -1035,6 +1035,27 @@ def scenario_webhooks(stack: Stack, args) -> Run:
     beat = CeleryProcess(env, stack.folder, "beat", "beat", "--loglevel=INFO", "-s", schedule)
     hook = {}
     marks = {}
+    # Kubernetes restarts a worker container that exits (restartPolicy Always), Compose one
+    # with `restart: unless-stopped`; so does this scenario. Celery's Redis transport can
+    # give up for good when it loses the broker mid-acknowledgement ("Unrecoverable error"),
+    # and the worker then exits: its unacknowledged tasks stay in Redis for the next one.
+    supervising = threading.Event()
+    workers_lock = threading.Lock()
+    restarts = []
+
+    def supervise() -> None:
+        while not supervising.wait(0.5):
+            with workers_lock:
+                if workers[-1].process.poll() is None:
+                    continue
+                name = f"worker-{len(workers) + 1}"
+                restarts.append(
+                    f"{workers[-1].log_path.name} exited {workers[-1].process.returncode}"
+                )
+                log(f"the Celery worker exited ({restarts[-1]}); restarting it as {name}")
+                workers.append(
+                    CeleryProcess(env, stack.folder, name, *worker_args, "-n", f"{name}@%h")
+                )
 
     def prepare(project: str) -> None:
         url = f"http://127.0.0.1:{receiver.port}/hooks"
@@ -1051,9 +1072,13 @@ def scenario_webhooks(stack: Stack, args) -> Run:
 
     def fault(run: Run, t0: float) -> None:
         time.sleep(args.duration * 0.2)
-        workers[-1].kill()
-        log(f"SIGKILL to the Celery worker at {time.monotonic() - t0:.1f} s; starting another")
-        workers.append(CeleryProcess(env, stack.folder, "worker-2", *worker_args, "-n", "two@%h"))
+        with workers_lock:
+            workers[-1].kill()
+            log(f"SIGKILL to the Celery worker at {time.monotonic() - t0:.1f} s; starting another")
+            name = f"worker-{len(workers) + 1}"
+            workers.append(
+                CeleryProcess(env, stack.folder, name, *worker_args, "-n", f"{name}@%h")
+            )
         time.sleep(max(0.0, t0 + args.duration * 0.4 - time.monotonic()))
         stack.redis.stop()
         log(f"Redis (the broker) stopped at {time.monotonic() - t0:.1f} s")
@@ -1068,9 +1093,11 @@ def scenario_webhooks(stack: Stack, args) -> Run:
         marks["back"] = time.monotonic()
         log(f"PostgreSQL back at {marks['back'] - t0:.1f} s")
 
+    supervisor = threading.Thread(target=supervise, daemon=True)
     try:
         if not workers[0].wait_until(" ready.", 60):
             raise RuntimeError("the Celery worker did not start: " + workers[0].log_path.name)
+        supervisor.start()
         run = stack.drive("webhooks", "HOOK", args.duration, fault, prepare)
         ended = time.monotonic()
         log(f"load over; waiting up to {WEBHOOK_WAIT:.0f} s for the deliveries")
@@ -1084,6 +1111,9 @@ def scenario_webhooks(stack: Stack, args) -> Run:
             time.sleep(1)
         waited = time.monotonic() - ended
     finally:
+        supervising.set()
+        if supervisor.is_alive():
+            supervisor.join()
         for process in [*workers, beat]:
             process.close()
         receiver.close()
@@ -1116,6 +1146,11 @@ def scenario_webhooks(stack: Stack, args) -> Run:
         f"{len(expected)} events, {seen['messages']} webhook requests "
         f"({seen['messages'] - len(seen['ids'])} repeats: at least once); the last looked "
         f"for {waited:.1f} s after the load ended"
+        + (
+            f"; workers restarted after exiting on their own: {', '.join(restarts)}"
+            if restarts
+            else ""
+        )
     )
     return run
 
