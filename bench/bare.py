@@ -70,7 +70,12 @@ _local = threading.local()  # one connection per gunicorn thread, kept open
 def _connection() -> psycopg.Connection:
     conn = getattr(_local, "conn", None)
     if conn is None or conn.closed:
-        conn = _local.conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+        # Behind PgBouncer in transaction pooling mode, a statement prepared on one server
+        # connection is unknown on the next: prepare none, as the service does there.
+        pooled = os.environ.get("DATABASE_POOLER") == "pgbouncer"
+        conn = _local.conn = psycopg.connect(
+            os.environ["DATABASE_URL"], autocommit=True, prepare_threshold=None if pooled else 5
+        )
     return conn
 
 
