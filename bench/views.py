@@ -13,12 +13,14 @@
 from collections import defaultdict
 
 import orjson
-from django.db.models import Exists, OuterRef
+from django.db.models import OuterRef, Subquery
+from django.db.models.lookups import IsNull
 from django.http import HttpResponse
 from rest_framework import pagination, renderers, serializers, viewsets
 
 from accounts.models import User
 from config.pagination import COUNT_CAP
+from issues.filters import SEARCH_COUNT_CAP
 from issues.models import Issue, Label
 from projects.models import Project
 
@@ -55,10 +57,11 @@ def floor_issues(params):
     if params.get("assignee"):
         issues = issues.filter(assignee_id=int(params["assignee"]))
     if params.get("labels"):
+        # Checked per issue, as the API does (issues/filters.py says why).
         tagged = Issue.labels.through.objects.filter(
             issue=OuterRef("pk"), label__in=_ids(params["labels"])
         )
-        issues = issues.filter(Exists(tagged))
+        issues = issues.filter(IsNull(Subquery(tagged.values("issue")[:1]), False))
     if params.get("search"):
         from django.contrib.postgres.search import SearchQuery  # PostgreSQL only
 
@@ -74,7 +77,13 @@ def floor_issue_list(request):
     issues = floor_issues(request.GET)
     body = {}
     if request.GET.get("count"):
-        body["count"] = issues.values("pk")[: COUNT_CAP + 1].count()
+        # The API's count: a search's up to its own cap, in the list's order (as
+        # issues.selectors.issue_list_count says).
+        if request.GET.get("search"):
+            counted = issues.order_by("-updated_at", "-id").values("pk")[: SEARCH_COUNT_CAP + 1]
+        else:
+            counted = issues.order_by().values("pk")[: COUNT_CAP + 1]
+        body["count"] = counted.count()
     by_priority = request.GET.get("ordering") == "-priority"
     rows = list(
         issues.order_by(*(["-priority", "-id"] if by_priority else ["-updated_at", "-id"])).values(

@@ -1,8 +1,9 @@
 """Pagination for every list: page numbers by default, keyset cursors on request.
 
 Page numbers (`?page=`, `?page_size=`): `{count, count_exact, next, previous, results}`.
-`count` is exact up to COUNT_CAP rows; above it the count stops at the cap and
-`count_exact` is false, so page 1 of a huge list costs no more than of a small one.
+`count` is exact up to COUNT_CAP rows (a list may set a lower cap, as the issue search
+does); above it the count stops at the cap and `count_exact` is false, so page 1 of a
+huge list costs no more than of a small one.
 
 Cursors (`?cursor=` — empty for the first page — on issues, comments and events):
 `{next, previous, results}`, no count. The cursor holds the last row's ordering values,
@@ -49,18 +50,23 @@ def link_header(links: dict[str, str | None]) -> str:
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
 
 
-class CappedPaginator:
-    """A Django-paginator-like page slicer whose count stops at COUNT_CAP."""
+def count_rows(queryset, cap: int) -> int:
+    """The rows of `queryset`, counted up to `cap` + 1 (so that more than `cap` shows).
+    Without ordering or annotations: the database stops after cap + 1 matching rows
+    instead of sorting (or ranking) every match first."""
+    return queryset.order_by().values("pk")[: cap + 1].count()
 
-    def __init__(self, queryset, per_page: int, read=list):
+
+class CappedPaginator:
+    """A Django-paginator-like page slicer whose count stops at `cap`."""
+
+    def __init__(self, queryset, per_page: int, read=list, count=count_rows, cap=COUNT_CAP):
         self.queryset = queryset
         self.per_page = per_page
         self.read = read
-        # Counted without ordering or annotations: the database stops after COUNT_CAP + 1
-        # matching rows instead of sorting (or ranking) every match first.
-        self.count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
-        self.count_exact = self.count <= COUNT_CAP
-        self.count = min(self.count, COUNT_CAP)
+        self.count = count(queryset, cap)
+        self.count_exact = self.count <= cap
+        self.count = min(self.count, cap)
         self.num_pages = max(1, -(-self.count // per_page))
 
     def page(self, number: int):
@@ -77,13 +83,31 @@ class CappedPaginator:
 
 class RowReaderMixin:
     """`read_rows(queryset) -> list` reads the page's slice: model instances by default; a
-    list that renders from plain rows (the issue list) gives its own reader."""
+    list that renders from plain rows (the issue list) gives its own reader.
+    `count_rows(queryset, cap) -> int` counts for page numbers, and `count_cap(request)`
+    says up to where; a list whose matches are costly to count (the issue search) gives
+    its own."""
 
     read_rows = staticmethod(list)
+    count_rows = staticmethod(count_rows)
 
-    def __init__(self, read_rows=None):
+    def __init__(self, read_rows=None, count_rows=None, count_cap=None):
         if read_rows is not None:
             self.read_rows = read_rows
+        if count_rows is not None:
+            self.count_rows = count_rows
+        if count_cap is not None:
+            self.count_cap = count_cap
+
+    def count_cap(self, request) -> int:
+        return COUNT_CAP
+
+    def delegate_args(self) -> dict:
+        return {
+            "read_rows": self.read_rows,
+            "count_rows": self.count_rows,
+            "count_cap": self.count_cap,
+        }
 
 
 class PageNumberPagination(RowReaderMixin, pagination.BasePagination):
@@ -95,7 +119,13 @@ class PageNumberPagination(RowReaderMixin, pagination.BasePagination):
         self.number = _whole_number(request.query_params.get("page", "1"))
         if self.number is None:
             raise ValidationError({"page": "A page number from 1."})
-        self.paginator = CappedPaginator(queryset, self.page_size, self.read_rows)
+        self.paginator = CappedPaginator(
+            queryset,
+            self.page_size,
+            self.read_rows,
+            count=self.count_rows,
+            cap=self.count_cap(request),
+        )
         try:
             self.results = self.paginator.page(self.number)
         except InvalidPage as e:
@@ -337,8 +367,8 @@ class FlexiblePagination(RowReaderMixin, pagination.BasePagination):
         if "cursor" in request.query_params:
             if "page" in request.query_params:
                 raise ValidationError({"cursor": "Use either page or cursor, not both."})
-            return KeysetCursorPagination(self.read_rows)
-        return PageNumberPagination(self.read_rows)
+            return KeysetCursorPagination(**self.delegate_args())
+        return PageNumberPagination(**self.delegate_args())
 
     def paginate_queryset(self, queryset, request, view=None):
         self.delegate = self._pick(request)

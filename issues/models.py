@@ -131,14 +131,18 @@ class Issue(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["project", "-updated_at", "-id"], name="issue_project_updated"),
             models.Index(fields=["project", "status"], name="issue_project_status"),
             # "My open bugs by priority": one assignee's issues in one status come out of
-            # the index already sorted by priority, so a page stops after its rows.
+            # the index already sorted by priority, so a page stops after its rows. The
+            # project is included so that the page's count checks visibility from the
+            # index alone (PostgreSQL; other databases leave it out).
             models.Index(
                 fields=["assignee", "status", "-priority", "-id"],
+                include=["project"],
                 name="issue_assignee_status_prio",
             ),
             # The same for is_open=true (OPEN_STATUSES), over the open issues only.
             models.Index(
                 fields=["assignee", "-priority", "-id"],
+                include=["project", "status"],
                 name="issue_open_assignee_prio",
                 condition=Q(status__in=["open", "in_progress", "in_review"]),
             ),

@@ -13,12 +13,13 @@ from config.filters import (
     StrictSearchFilter,
 )
 from config.http import ConditionalMixin, IdempotentCreateMixin
-from config.pagination import FlexiblePagination
+from config.pagination import COUNT_CAP, FlexiblePagination
 from projects.mixins import ProjectScopedMixin
 from projects.permissions import CanDo, CanViewProject
 
 from . import services
 from .filters import (
+    SEARCH_COUNT_CAP,
     IssueEventFilter,
     IssueFilter,
     IssueFilterBackend,
@@ -27,7 +28,7 @@ from .filters import (
 )
 from .models import Issue, IssueEvent, Label
 from .permissions import CanCreateIssue, CanEditIssue
-from .selectors import issue_get_visible, issue_list_rows, issues_visible
+from .selectors import issue_get_visible, issue_list_count, issue_list_rows, issues_listed
 from .serializers import (
     IssueCreateSerializer,
     IssueEventSerializer,
@@ -41,9 +42,32 @@ from .serializers import (
 
 
 class IssuePagination(FlexiblePagination):
-    """Either pagination, reading the page as plain rows (issue_list_rows)."""
+    """Either pagination, reading the page as plain rows (issue_list_rows); a search counts
+    to SEARCH_COUNT_CAP (issue_list_count)."""
 
     read_rows = staticmethod(issue_list_rows)
+    count_rows = staticmethod(issue_list_count)
+
+    def count_cap(self, request) -> int:
+        searching = request.query_params.get("search", "").strip()
+        return SEARCH_COUNT_CAP if searching else super().count_cap(request)
+
+    def get_paginated_response_schema(self, schema):
+        page = super().get_paginated_response_schema(schema)
+        for field, text in (
+            (
+                "count",
+                f"Rows matching the filters, exact up to {COUNT_CAP} "
+                f"({SEARCH_COUNT_CAP} with ?search=).",
+            ),
+            (
+                "count_exact",
+                f"False when more than {COUNT_CAP} rows match "
+                f"({SEARCH_COUNT_CAP} with ?search=).",
+            ),
+        ):
+            page["properties"][field]["description"] = text
+        return page
 
 
 class IssueListMixin:
@@ -155,7 +179,7 @@ class IssueViewSet(
         return rules
 
     def get_queryset(self):
-        return issues_visible(self.request.user)
+        return issues_listed(self.request.user)
 
     def get_object(self, lock=False):
         issue = issue_get_visible(self.request.user, self.kwargs["issue_key"], lock=lock)
@@ -290,7 +314,7 @@ class ProjectIssueViewSet(
         return rules
 
     def get_queryset(self):
-        return issues_visible(self.request.user).filter(project=self.get_project())
+        return issues_listed(self.request.user, project=self.get_project())
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -12,6 +12,11 @@ def projects_visible(user):
     return Project.objects.visible_to(user).with_member_role(user).select_related("created_by")
 
 
+def visible_project_ids(user) -> list[int]:
+    """The ids of the projects `user` may see, read now."""
+    return list(Project.objects.visible_to(user).values_list("pk", flat=True))
+
+
 def project_get_visible(user, lookup: str) -> Project:
     """A project by key (or numeric id) that `user` may see; 404 otherwise."""
     field = "pk" if lookup.isascii() and lookup.isdigit() else "key"

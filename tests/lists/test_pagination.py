@@ -546,3 +546,23 @@ def test_filters_and_search_keep_the_issue_list_budget(
     with django_assert_max_num_queries(budget):
         large = client.get("/api/v1/issues", {**params, "page_size": 100})
     assert keys(small) == keys(large) == [issue.key]
+
+
+def test_a_search_counts_exactly_only_up_to_the_search_cap(project, owner_client, monkeypatch):
+    monkeypatch.setattr("issues.views.SEARCH_COUNT_CAP", 5)
+    bulk_issues(project, 8)
+    searched = owner_client.get("/api/v1/issues", {"search": "issue", "page_size": 3}).json()
+    assert (searched["count"], searched["count_exact"]) == (5, False)
+    assert len(searched["results"]) == 3 and searched["next"]
+    # The cap is the search's: the same issues listed without one are counted to 10,000.
+    listed = owner_client.get("/api/v1/issues", {"page_size": 3}).json()
+    assert (listed["count"], listed["count_exact"]) == (8, True)
+    narrow = owner_client.get("/api/v1/issues", {"search": "Issue 7", "page_size": 3}).json()
+    assert (narrow["count"], narrow["count_exact"]) == (1, True)
+
+
+def test_the_schema_says_where_an_issue_search_stops_counting(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    page = schema["components"]["schemas"]["PaginatedIssueList"]["properties"]
+    assert "(1000 with ?search=)" in page["count"]["description"]
+    assert "(1000 with ?search=)" in page["count_exact"]["description"]

@@ -96,3 +96,19 @@ def test_search_uses_the_full_text_index(caller, client_for):
     for plan in plans(client_for(caller), "/api/v1/issues", {"search": RARE_WORD}):
         assert "Seq Scan on issues_issue" not in plan, plan
         assert "Bitmap Index Scan on issue_search_vector" in plan, plan
+
+
+def test_a_common_word_is_counted_from_an_index_in_the_list_order(caller, client_for):
+    # Every issue holds "error": the count stops at the search cap walking issue_updated,
+    # where without an order it would read the table until it had counted enough.
+    count, page, *_ = plans(client_for(caller), "/api/v1/issues", {"search": "error"})
+    assert count.startswith("Aggregate"), count
+    assert_index_driven(count)
+    assert "issue_updated" in count or "issue_project_updated" in count, count
+    assert_index_driven(page)
+
+
+def test_a_rare_word_is_counted_from_the_search_index(caller, client_for):
+    count, *_ = plans(client_for(caller), "/api/v1/issues", {"search": RARE_WORD})
+    assert "Seq Scan on issues_issue" not in count, count
+    assert "Bitmap Index Scan on issue_search_vector" in count, count
