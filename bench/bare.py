@@ -1,10 +1,14 @@
-"""The benchmark's second floor: the issue list's first page from a bare WSGI app.
+"""The benchmark's second floor: the issue list and an issue from a bare WSGI app.
 
 No Django, no DRF: psycopg and orjson. It verifies the caller's RS256 access token as the
 API does (the key, algorithm, issuer, audience and required claims of accounts/tokens.py)
-and answers the same 50 rows, with the same joins and labels, as the data floor
-(bench/views.py). What is left between the two floors is Django's own request cycle.
-Served by gunicorn with gunicorn.conf.py (bench/run.py), never in production:
+and answers the same rows, with the same joins and labels, as the data floor
+(bench/views.py): `/?projects=1,2` for the list's first 50 issues, narrowed by `status`,
+`assignee` (an id), `labels` (ids) and `search`, sorted by `ordering=-priority`, counted
+with `count=1`, all with the API's SQL (the same label check, the same capped counts);
+`/issues/WEB-42?projects=1,2` for one issue. What is left between the two floors is
+Django's own request cycle. Served by gunicorn with gunicorn.conf.py (bench/run.py),
+never in production:
 
     gunicorn --config gunicorn.conf.py bench.bare:application
 """
@@ -21,7 +25,7 @@ import psycopg
 from cryptography.hazmat.primitives import serialization
 
 REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]  # accounts/tokens.py
-PAGE = """
+SELECT = """
 SELECT i.id, i.number, i.title, i.description, i.type, i.priority, i.status, i.resolution,
        i.due_date, i.created_at, i.updated_at, i.resolved_at, i.closed_at,
        p.id, p.key, p.name, r.id, r.username, r.display_name, r.type,
@@ -30,10 +34,14 @@ FROM issues_issue i
 JOIN projects_project p ON p.id = i.project_id
 LEFT JOIN accounts_user r ON r.id = i.reporter_id
 LEFT JOIN accounts_user a ON a.id = i.assignee_id
-WHERE i.project_id = ANY(%s)
-ORDER BY i.updated_at DESC, i.id DESC
-LIMIT 50
 """
+# The API's label check and count caps (issues/filters.py, config/pagination.py).
+TAGGED = (
+    "(SELECT il.issue_id FROM issues_issue_labels il"
+    " WHERE il.issue_id = i.id AND il.label_id = ANY(%s) LIMIT 1) IS NOT NULL"
+)
+COUNT_CAP, SEARCH_COUNT_CAP = 10_000, 1_000
+NEWEST, BY_PRIORITY = "i.updated_at DESC, i.id DESC", "i.priority DESC, i.id DESC"
 LABELS = """
 SELECT il.issue_id, l.id, l.name, l.color
 FROM issues_issue_labels il JOIN issues_label l ON l.id = il.label_id
@@ -115,22 +123,36 @@ def _answer(start_response, status: str, body: bytes):
     return [body]
 
 
-def application(environ, start_response):
-    if environ.get("PATH_INFO") == "/health":  # bench/run.py waits for it
-        return _answer(start_response, "200 OK", b'{"status": "ok"}')
-    if not _authenticated(environ):
-        return _answer(start_response, "401 Unauthorized", b'{"detail": "not authenticated"}')
-    query = parse_qs(environ.get("QUERY_STRING", ""))
-    projects = [int(pk) for pk in query.get("projects", [""])[0].split(",") if pk]
-    with _connection().cursor() as cursor:
-        rows = cursor.execute(PAGE, [projects]).fetchall()
-        labels = defaultdict(list)
-        for issue_id, pk, name, color in cursor.execute(LABELS, [[r[0] for r in rows]]):
-            labels[issue_id].append({"id": pk, "name": name, "color": color})
+def _ids(query: dict, name: str) -> list[int]:
+    return [int(pk) for pk in query.get(name, [""])[0].split(",") if pk]
+
+
+def _where(query: dict) -> tuple[str, list]:
+    """The list's WHERE clause and its parameters, as the data floor's floor_issues."""
+    clauses, params = ["i.project_id = ANY(%s)"], [_ids(query, "projects")]
+    if "status" in query:
+        clauses.append("i.status = %s")
+        params.append(query["status"][0])
+    if "assignee" in query:
+        clauses.append("i.assignee_id = %s")
+        params.append(int(query["assignee"][0]))
+    if "labels" in query:
+        clauses.append(TAGGED)
+        params.append(_ids(query, "labels"))
+    if "search" in query:
+        clauses.append("i.search_vector @@ websearch_to_tsquery('english', %s)")
+        params.append(query["search"][0])
+    return " AND ".join(clauses), params
+
+
+def _items(cursor, rows: list, environ) -> list[dict]:
+    labels = defaultdict(list)
+    for issue_id, pk, name, color in cursor.execute(LABELS, [[r[0] for r in rows]]):
+        labels[issue_id].append({"id": pk, "name": name, "color": color})
     # Each issue's own address, as the API gives it behind the TLS-terminating ingress.
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ["wsgi.url_scheme"]
     base = f"{scheme}://{environ.get('HTTP_HOST', '')}/api/v1/issues/"
-    results = []
+    items = []
     for row in rows:
         item = dict(zip(FIELDS, row[:13], strict=True))
         item["key"] = f"{row[14]}-{row[1]}"
@@ -141,7 +163,48 @@ def application(environ, start_response):
         item["reporter"] = _person(row, 16)
         item["assignee"] = _person(row, 20)
         item["labels"] = labels[row[0]]
-        results.append(item)
-    return _answer(
-        start_response, "200 OK", orjson.dumps({"results": results}, option=orjson.OPT_UTC_Z)
-    )
+        items.append(item)
+    return items
+
+
+def _list(cursor, query: dict, environ) -> dict:
+    where, params = _where(query)
+    body = {}
+    if "count" in query:
+        if "search" in query:
+            counted = f"ORDER BY {NEWEST} LIMIT {SEARCH_COUNT_CAP + 1}"
+        else:
+            counted = f"LIMIT {COUNT_CAP + 1}"
+        # Only this module's constants are formatted in; values go as parameters.
+        sql = f"SELECT count(*) FROM (SELECT i.id FROM issues_issue i WHERE {where} {counted}) c"  # noqa: S608
+        body["count"] = cursor.execute(sql, params).fetchone()[0]
+    order = BY_PRIORITY if query.get("ordering") == ["-priority"] else NEWEST
+    rows = cursor.execute(f"{SELECT} WHERE {where} ORDER BY {order} LIMIT 50", params).fetchall()
+    body["results"] = _items(cursor, rows, environ)
+    return body
+
+
+def _issue(cursor, key: str, query: dict, environ) -> dict | None:
+    project, _, number = key.rpartition("-")
+    rows = cursor.execute(
+        f"{SELECT} WHERE i.project_id = ANY(%s) AND p.key = %s AND i.number = %s",
+        [_ids(query, "projects"), project, int(number)],
+    ).fetchall()
+    return _items(cursor, rows, environ)[0] if rows else None
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    if path == "/health":  # bench/run.py waits for it
+        return _answer(start_response, "200 OK", b'{"status": "ok"}')
+    if not _authenticated(environ):
+        return _answer(start_response, "401 Unauthorized", b'{"detail": "not authenticated"}')
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    with _connection().cursor() as cursor:
+        if path.startswith("/issues/"):
+            body = _issue(cursor, path.removeprefix("/issues/"), query, environ)
+        else:
+            body = _list(cursor, query, environ)
+    if body is None:
+        return _answer(start_response, "404 Not Found", b'{"detail": "not found"}')
+    return _answer(start_response, "200 OK", orjson.dumps(body, option=orjson.OPT_UTC_Z))

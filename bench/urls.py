@@ -9,6 +9,7 @@ from . import views
 
 urlpatterns = [
     path("bench/floor/issues", views.floor_issue_list, name="bench-floor"),
+    path("bench/floor/issues/<str:key>", views.floor_issue_detail, name="bench-floor-detail"),
     path(
         "bench/naive/issues", views.NaiveIssueViewSet.as_view({"get": "list"}), name="bench-naive"
     ),

@@ -1,10 +1,12 @@
-"""The benchmark's two references for the issue list, mounted only by bench/urls.py.
+"""The benchmark's references for the issue list and an issue, mounted only by
+bench/urls.py.
 
 - The data floor: the same 50 rows as the API's first page, with the same joins, read
   through .values() and encoded with orjson: no authentication, no DRF, nothing but
   Django's request cycle and the database. Nothing serving these rows can be cheaper.
   Given the filters of a scenario (by id, already resolved) it reads that scenario's rows,
-  and with `count=1` also counts them up to the API's cap, as page numbers do.
+  and with `count=1` also counts them up to the API's cap, as page numbers do. At
+  /bench/floor/issues/<key> it serves one issue as the API's detail does.
 - The naive baseline: what a first DRF implementation typically looks like: a
   ModelViewSet with nested ModelSerializers, no select_related or prefetch_related,
   page numbers with a full COUNT, DRF's JSON renderer.
@@ -42,6 +44,7 @@ FLOOR_FIELDS = {
 }
 PEOPLE = ("reporter", "assignee")
 PRIORITIES = dict(Issue.Priority.choices)
+NEWEST = ["-updated_at", "-id"]
 
 
 def _ids(text: str) -> list[int]:
@@ -84,22 +87,34 @@ def floor_issue_list(request):
         else:
             counted = issues.order_by().values("pk")[: COUNT_CAP + 1]
         body["count"] = counted.count()
-    by_priority = request.GET.get("ordering") == "-priority"
-    rows = list(
-        issues.order_by(*(["-priority", "-id"] if by_priority else ["-updated_at", "-id"])).values(
-            *FLOOR_FIELDS.values(),
-            "project__id",
-            "project__key",
-            "project__name",
-            *(
-                f"{who}__{field}"
-                for who in PEOPLE
-                for field in ("id", "username", "display_name", "type")
-            ),
-        )[:PAGE_SIZE]
+    order = ["-priority", "-id"] if request.GET.get("ordering") == "-priority" else NEWEST
+    rows = list(_values(issues.order_by(*order))[:PAGE_SIZE])
+    body["results"] = _items(rows, request)
+    return HttpResponse(
+        orjson.dumps(body, option=orjson.OPT_UTC_Z), content_type="application/json"
     )
+
+
+def _values(issues):
+    """The columns of an issue's representation, with its project and people."""
+    return issues.values(
+        *FLOOR_FIELDS.values(),
+        "project__id",
+        "project__key",
+        "project__name",
+        *(
+            f"{who}__{field}"
+            for who in PEOPLE
+            for field in ("id", "username", "display_name", "type")
+        ),
+    )
+
+
+def _items(rows: list[dict], request) -> list[dict]:
+    """The rows as the API renders them, with their labels (one query)."""
     labels = defaultdict(list)
-    for row in Issue.labels.through.objects.filter(issue__in=[r["id"] for r in rows]).values(
+    tags = Issue.labels.through.objects.filter(issue__in=[r["id"] for r in rows])
+    for row in tags.order_by("label__name", "label__id").values(  # as the API orders them
         "issue_id", "label__id", "label__name", "label__color"
     ):
         labels[row["issue_id"]].append(
@@ -131,9 +146,22 @@ def floor_issue_list(request):
             )
         item["labels"] = labels[row["id"]]
         results.append(item)
-    body["results"] = results
+    return results
+
+
+def floor_issue_detail(request, key: str):
+    """One issue by key, in the given projects (`?projects=1,2`), as the API's detail."""
+    project, _, number = key.rpartition("-")
+    issues = Issue.objects.filter(
+        project__in=_ids(request.GET.get("projects", "")), project__key=project, number=int(number)
+    )
+    items = _items(list(_values(issues)), request)
+    if not items:
+        return HttpResponse(
+            b'{"detail": "not found"}', status=404, content_type="application/json"
+        )
     return HttpResponse(
-        orjson.dumps(body, option=orjson.OPT_UTC_Z), content_type="application/json"
+        orjson.dumps(items[0], option=orjson.OPT_UTC_Z), content_type="application/json"
     )
 
 

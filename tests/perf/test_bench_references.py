@@ -106,3 +106,65 @@ def test_the_filtered_data_floor_serves_the_api_filtered_page(project, issues, c
     unassigned = [row for row in floor["results"] if row["assignee"] is None]
     assert [row["key"] for row in unassigned] == [row["key"] for row in api["results"]]
     assert floor["count"] == 40  # two of three issues carry "api"
+
+
+def test_the_data_floor_serves_the_api_issue_detail(project, issues, client_for):
+    client = client_for(project.created_by)
+    for issue in project.issues.order_by("number")[:3]:
+        api = client.get(f"/api/v1/issues/{issue.key}").json()
+        floor = client.get(f"/bench/floor/issues/{issue.key}", {"projects": project.pk})
+        assert floor.status_code == 200
+        assert floor.json() == api
+    hidden = client.get(f"/bench/floor/issues/{issue.key}", {"projects": project.pk + 1})
+    assert hidden.status_code == 404
+
+
+@pytest.fixture
+def bare(project, monkeypatch, settings, tmp_path):
+    """bench/bare.py on the test's connection, and a function that asks it with the
+    caller's token: (status, JSON body)."""
+    key = tmp_path / "private.pem"
+    key.write_text(settings.SIGNING_KEYS.private_pem)
+    monkeypatch.setenv("PRIVATE_KEY_PATH", str(key))
+    app = importlib.reload(importlib.import_module("bench.bare"))
+    connection.ensure_connection()
+    monkeypatch.setattr(app, "_connection", lambda: connection.connection)
+    token = str(AccessToken.for_user(project.created_by))
+
+    def get(path, query):
+        answered = {}
+        body = app.application(
+            {
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "HTTP_AUTHORIZATION": f"Bearer {token}",
+                "HTTP_HOST": "testserver",
+                "wsgi.url_scheme": "http",
+            },
+            lambda status, headers: answered.update(status=status),
+        )
+        return answered["status"], json.loads(b"".join(body))
+
+    return get
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="bench/bare.py reads PostgreSQL")
+def test_the_bare_wsgi_floor_serves_what_the_data_floor_does(project, issues, client_for, bare):
+    client = client_for(project.created_by)
+    label = project.labels.get(name="api")
+    assignee = project.issues.exclude(assignee=None).first().assignee_id
+    word = project.issues.first().title.split()[0].strip(".")
+    for query in (
+        f"projects={project.pk}&labels={label.pk}&ordering=-priority&count=1",
+        f"projects={project.pk}&status=open&assignee={assignee}&count=1",
+        f"projects={project.pk}&search={word}&count=1",
+    ):
+        floor = client.get(f"/bench/floor/issues?{query}", HTTP_HOST="testserver").json()
+        status, body = bare("/", query)
+        assert status == "200 OK"
+        assert body == floor, query
+        assert body["results"]
+    issue = project.issues.first()
+    api = client.get(f"/api/v1/issues/{issue.key}", HTTP_HOST="testserver").json()
+    assert bare(f"/issues/{issue.key}", f"projects={project.pk}") == ("200 OK", api)
+    assert bare(f"/issues/{issue.key}", "projects=0")[0] == "404 Not Found"
