@@ -67,3 +67,14 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Move what the worker has loaded (Django, the URLconf, settings: about a million
+    objects that live as long as it does) out of the collector's reach. Otherwise each full
+    collection walks them all again, a pause of tens of milliseconds in whichever request
+    triggered it: the p99 of a list that allocates much (gc.freeze, Python's docs)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

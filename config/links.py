@@ -19,6 +19,15 @@ def detail_url(view_name: str, *args, request=None) -> str:
     return path if request is None else request.build_absolute_uri(path)
 
 
+def detail_urls(view_name: str, request=None):
+    """detail_url for the rows of a list: `url(argument)`, reversed and made absolute once
+    for the page instead of once per row. Only for an argument that a path carries as it
+    is (an issue's key: letters, digits and a hyphen)."""
+    marker = "__argument__"
+    prefix, suffix = detail_url(view_name, marker, request=request).split(marker)
+    return lambda argument: f"{prefix}{argument}{suffix}"
+
+
 @extend_schema_field(OpenApiTypes.URI)
 class DetailUrlField(serializers.Field):
     """The object's `detail_url`, its arguments read from the object (`"project.key"`);

@@ -8,7 +8,7 @@ from rest_framework.fields import empty
 
 from accounts.serializers import UserSummarySerializer
 from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer
-from config.links import DetailUrlField, detail_url
+from config.links import DetailUrlField, detail_urls
 from projects.models import Project
 
 from .models import Issue, IssueEvent, Label
@@ -137,7 +137,7 @@ class IssueSerializer(serializers.ModelSerializer):
         if labels is None:
             labels = issue.labels.all()
         labels = [{"id": x.id, "name": x.name, "color": x.color} for x in labels]
-        return _issue_data(row, labels, self.context.get("request"))
+        return _issue_data(row, labels, detail_urls("issue-detail", self.context.get("request")))
 
 
 def _datetime(value):
@@ -178,16 +178,17 @@ def issue_rows_data(rows: list[dict], request=None) -> list[dict]:
         "issue_id", "label_id", "label__name", "label__color"
     ):
         labels[issue_id].append(dict(zip(("id", "name", "color"), label, strict=True)))
-    return [_issue_data(row, labels[row["id"]], request) for row in rows]
+    url = detail_urls("issue-detail", request)
+    return [_issue_data(row, labels[row["id"]], url) for row in rows]
 
 
-def _issue_data(row: dict, labels: list[dict], request) -> dict:
-    """An issue's representation from its row (ISSUE_ROW_FIELDS), its labels and the
-    request its `url` is for (None: the path)."""
+def _issue_data(row: dict, labels: list[dict], url) -> dict:
+    """An issue's representation from its row (ISSUE_ROW_FIELDS), its labels and `url`,
+    which gives an issue's address from its key (config.links.detail_urls)."""
     key = f"{row['project__key']}-{row['number']}"
     return {
         "id": row["id"],
-        "url": detail_url("issue-detail", key, request=request),
+        "url": url(key),
         "key": key,
         "number": row["number"],
         "project": {

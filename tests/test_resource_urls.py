@@ -92,3 +92,17 @@ def test_the_url_never_carries_the_requests_format(world, client_for):
 
     assert [row["url"] for row in rows] == [f"http://testserver/api/v1/issues/{issue.key}"]
     assert detail["url"] == rows[0]["url"]
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_a_list_builds_each_rows_url_as_detail_url_does(rf, secure):
+    from config.links import detail_url, detail_urls
+
+    request = rf.get("/api/v1/issues", secure=secure)
+    for req in (request, None):
+        url = detail_urls("issue-detail", req)
+        for key in ("WEB-1", "ABCDEFGHIJ-123456"):
+            assert url(key) == detail_url("issue-detail", key, request=req)
+    assert detail_urls("issue-detail", request)("WEB-7").startswith(
+        "https://" if secure else "http://"
+    )
