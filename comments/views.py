@@ -53,9 +53,9 @@ class IssueCommentViewSet(
         return rules
 
     def get_queryset(self):
-        return Comment.objects.filter(issue=self.get_issue()).select_related(
-            "author", "issue__project"
-        )
+        # Through the issue's manager: each comment gets the issue already read (with its
+        # project) instead of a copy joined into every row.
+        return self.get_issue().comments.select_related("author")
 
     def perform_create(self, serializer):
         # Through the issues app, which records the comment in the issue's history.

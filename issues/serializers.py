@@ -1,5 +1,4 @@
 from collections import defaultdict
-from datetime import UTC
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
@@ -7,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from accounts.serializers import UserSummarySerializer
-from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer
+from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer, utc_iso
 from config.links import DetailUrlField, detail_urls
 from projects.models import Project
 
@@ -140,13 +139,6 @@ class IssueSerializer(serializers.ModelSerializer):
         return _issue_data(row, labels, detail_urls("issue-detail", self.context.get("request")))
 
 
-def _datetime(value):
-    """DateTimeField's ISO 8601 in UTC (`...Z`), without its per-call overhead."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 # What an issue list reads per row (see issue_rows_data): the issue's columns and the
 # few of its project and people that IssueSerializer shows.
 ISSUE_COLUMNS = tuple(
@@ -206,10 +198,10 @@ def _issue_data(row: dict, labels: list[dict], url) -> dict:
         "assignee": _person(row, "assignee"),
         "labels": labels,
         "due_date": row["due_date"].isoformat() if row["due_date"] else None,
-        "created_at": _datetime(row["created_at"]),
-        "updated_at": _datetime(row["updated_at"]),
-        "resolved_at": _datetime(row["resolved_at"]),
-        "closed_at": _datetime(row["closed_at"]),
+        "created_at": utc_iso(row["created_at"]),
+        "updated_at": utc_iso(row["updated_at"]),
+        "resolved_at": utc_iso(row["resolved_at"]),
+        "closed_at": utc_iso(row["closed_at"]),
     }
 
 
