@@ -38,7 +38,7 @@ LEFT JOIN accounts_user a ON a.id = i.assignee_id
 # The API's label check and count caps (issues/filters.py, config/pagination.py).
 TAGGED = (
     "(SELECT il.issue_id FROM issues_issue_labels il"
-    " WHERE il.issue_id = i.id AND il.label_id = ANY(%s) LIMIT 1) IS NOT NULL"
+    " WHERE il.issue_id = i.id AND il.label_id = ANY(%s::bigint[]) LIMIT 1) IS NOT NULL"
 )
 COUNT_CAP, SEARCH_COUNT_CAP = 10_000, 1_000
 NEWEST, BY_PRIORITY = "i.updated_at DESC, i.id DESC", "i.priority DESC, i.id DESC"
@@ -136,12 +136,14 @@ def _ids(query: dict, name: str) -> list[int]:
 
 def _where(query: dict) -> tuple[str, list]:
     """The list's WHERE clause and its parameters, as the data floor's floor_issues."""
-    clauses, params = ["i.project_id = ANY(%s)"], [_ids(query, "projects")]
+    # Ids cast to the columns' type: psycopg sends small integers as smallint, and
+    # PostgreSQL then plans the comparison with cruder estimates than Django's literals get.
+    clauses, params = ["i.project_id = ANY(%s::bigint[])"], [_ids(query, "projects")]
     if "status" in query:
         clauses.append("i.status = %s")
         params.append(query["status"][0])
     if "assignee" in query:
-        clauses.append("i.assignee_id = %s")
+        clauses.append("i.assignee_id = %s::bigint")
         params.append(int(query["assignee"][0]))
     if "labels" in query:
         clauses.append(TAGGED)
@@ -194,7 +196,7 @@ def _list(cursor, query: dict, environ) -> dict:
 def _issue(cursor, key: str, query: dict, environ) -> dict | None:
     project, _, number = key.rpartition("-")
     rows = cursor.execute(
-        f"{SELECT} WHERE i.project_id = ANY(%s) AND p.key = %s AND i.number = %s",
+        f"{SELECT} WHERE i.project_id = ANY(%s::bigint[]) AND p.key = %s AND i.number = %s",
         [_ids(query, "projects"), project, int(number)],
     ).fetchall()
     return _items(cursor, rows, environ)[0] if rows else None
