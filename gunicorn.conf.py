@@ -70,7 +70,7 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """Move what the worker has loaded (Django, the URLconf, settings: about a million
+    """Move what the worker has loaded (Django, the URLconf, settings: over 100,000
     objects that live as long as it does) out of the collector's reach. Otherwise each full
     collection walks them all again, a pause of tens of milliseconds in whichever request
     triggered it: the p99 of a list that allocates much (gc.freeze, Python's docs)."""

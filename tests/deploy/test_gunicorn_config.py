@@ -128,3 +128,16 @@ def test_prometheus_files_are_cleared_on_start_and_dead_workers_dropped(load, tm
 
     namespace["on_starting"](None)
     assert sorted(path.name for path in directory.iterdir()) == ["keep.txt"]
+
+
+def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_reach(load):
+    import gc
+
+    hook = load()["post_worker_init"]
+    before = gc.get_freeze_count()
+    try:
+        hook(SimpleNamespace())
+        # Everything alive now is in the permanent generation: a full collection skips it.
+        assert gc.get_freeze_count() > max(before, 10_000)
+    finally:
+        gc.unfreeze()
