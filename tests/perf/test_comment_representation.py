@@ -31,8 +31,10 @@ def test_the_lean_representation_equals_the_declared_one(project, rf):
         many = CommentSerializer(loaded, many=True, context=context).data
         assert many == [declared(c, context.get("request")) for c in loaded]
     assert many[0]["url"] == f"/api/v1/comments/{loaded[0].pk}"
-    assert CommentSerializer(loaded[0], context={"request": request}).data["url"].startswith(
-        "https://"
+    assert (
+        CommentSerializer(loaded[0], context={"request": request})
+        .data["url"]
+        .startswith("https://")
     )
 
 
