@@ -45,33 +45,13 @@ def test_the_data_floor_serves_the_api_first_page(project, issues, client_for):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="bench/bare.py reads PostgreSQL")
-def test_the_bare_wsgi_floor_serves_the_api_first_page(
-    project, issues, client_for, monkeypatch, settings, tmp_path
-):
-    key = tmp_path / "private.pem"
-    key.write_text(settings.SIGNING_KEYS.private_pem)
-    monkeypatch.setenv("PRIVATE_KEY_PATH", str(key))
-    bare = importlib.reload(importlib.import_module("bench.bare"))
-    connection.ensure_connection()
-    # The test's own connection: it sees the rows this test has not committed.
-    monkeypatch.setattr(bare, "_connection", lambda: connection.connection)
+def test_the_bare_wsgi_floor_serves_the_api_first_page(project, issues, client_for, bare):
     client = client_for(project.created_by)
     api = client.get("/api/v1/issues", {"page_size": 50}, HTTP_HOST="testserver").json()
-    token = str(AccessToken.for_user(project.created_by))
     visible = Project.objects.visible_to(project.created_by).values_list("pk", flat=True)
-    answered = {}
-    body = bare.application(
-        {
-            "PATH_INFO": "/",
-            "QUERY_STRING": "projects=" + ",".join(map(str, visible)),
-            "HTTP_AUTHORIZATION": f"Bearer {token}",
-            "HTTP_HOST": "testserver",
-            "wsgi.url_scheme": "http",
-        },
-        lambda status, headers: answered.update(status=status),
-    )
-    assert answered["status"] == "200 OK"
-    rows = json.loads(b"".join(body))["results"]
+    status, body = bare("/", "projects=" + ",".join(map(str, visible)))
+    assert status == "200 OK"
+    rows = body["results"]
     assert_served_as_by_the_api(rows, api["results"])
     assert set(api["results"][0]) - set(rows[0]) <= {"comments_count"}
 
@@ -121,8 +101,8 @@ def test_the_data_floor_serves_the_api_issue_detail(project, issues, client_for)
 
 @pytest.fixture
 def bare(project, monkeypatch, settings, tmp_path):
-    """bench/bare.py on the test's connection, and a function that asks it with the
-    caller's token: (status, JSON body)."""
+    """bench/bare.py on the test's own connection (it sees the rows the test has not
+    committed), and a function that asks it with the caller's token: (status, JSON body)."""
     key = tmp_path / "private.pem"
     key.write_text(settings.SIGNING_KEYS.private_pem)
     monkeypatch.setenv("PRIVATE_KEY_PATH", str(key))
