@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from config.admin import ServiceRefusalsAsMessages
-from config.clients import client_ip
+from api.admin import ServiceRefusalsAsMessages
+from api.clients import client_ip
 from projects.selectors import projects_owned_only_by
 
 from . import pats, services

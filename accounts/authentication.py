@@ -8,7 +8,7 @@ from rest_framework_simplejwt.exceptions import (
 )
 from rest_framework_simplejwt.settings import api_settings
 
-from config.clients import client_ip
+from api.clients import client_ip
 
 from . import pats
 from .blocklist import access_token_lookup, remember_user

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
-from config.clients import client_ip
+from api.clients import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -154,7 +154,7 @@ class PersonalAccessToken(models.Model):
 
     @property
     def throttle_ident(self) -> str:
-        """Whose rate limit a request with this token counts against (config/throttling.py)."""
+        """Whose rate limit a request with this token counts against (api/throttling.py)."""
         return f"pat{self.pk}"
 
 

@@ -32,7 +32,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from config.errors import NotAllowed
+from api.errors import NotAllowed
 
 from .models import PersonalAccessToken, TokenEvent, User
 

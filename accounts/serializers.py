@@ -4,7 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.fields import StrictCharField, StrictEmailField, StrictModelSerializer
+from api.fields import StrictCharField, StrictEmailField, StrictModelSerializer
 
 from .models import BOT_SUFFIX, PersonalAccessToken, User
 from .pats import SCOPES

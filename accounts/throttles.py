@@ -1,6 +1,6 @@
 from rest_framework.throttling import SimpleRateThrottle
 
-from config.throttling import FailOpenMixin
+from api.throttling import FailOpenMixin
 
 
 class ClientRateThrottle(FailOpenMixin, SimpleRateThrottle):

@@ -6,9 +6,9 @@ from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.clients import client_ip
-from config.filters import StrictQueryMixin
-from config.http import ConditionalMixin
+from api.clients import client_ip
+from api.conditional import ConditionalMixin
+from api.filters import StrictQueryMixin
 from projects.selectors import projects_visible
 
 from . import pats, services

@@ -35,7 +35,7 @@ JOIN projects_project p ON p.id = i.project_id
 LEFT JOIN accounts_user r ON r.id = i.reporter_id
 LEFT JOIN accounts_user a ON a.id = i.assignee_id
 """
-# The API's label check and count caps (issues/filters.py, config/pagination.py).
+# The API's label check and count caps (issues/filters.py, api/pagination.py).
 TAGGED = (
     "(SELECT il.issue_id FROM issues_issue_labels il"
     " WHERE il.issue_id = i.id AND il.label_id = ANY(%s::bigint[]) LIMIT 1) IS NOT NULL"

@@ -14,7 +14,7 @@ PAGE_SIZE = 50
 def prepare(depth: int) -> dict:
     from accounts.models import User
     from accounts.pats import SCOPES, pat_create
-    from config.pagination import KeysetCursorPagination
+    from api.pagination import KeysetCursorPagination
     from issues.models import Issue, Label
     from projects.models import Project
 

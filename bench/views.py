@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from rest_framework import pagination, renderers, serializers, viewsets
 
 from accounts.models import User
-from config.pagination import COUNT_CAP
+from api.pagination import COUNT_CAP
 from issues.filters import SEARCH_COUNT_CAP
 from issues.models import Issue, Label
 from projects.models import Project

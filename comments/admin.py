@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from config.admin import ServiceRefusalsAsMessages
+from api.admin import ServiceRefusalsAsMessages
 from issues.services import issue_comment
 from projects.services import ProjectArchived
 

@@ -1,6 +1,6 @@
 import django_filters as filters
 
-from config.filters import UtcIsoDateTimeFilter, resolve_user
+from api.filters import UtcIsoDateTimeFilter, resolve_user
 
 from .models import Comment
 

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
-from config.fields import StrictModelSerializer, utc_iso
-from config.links import DetailUrlField, detail_urls
+from api.fields import StrictModelSerializer, utc_iso
+from api.links import DetailUrlField, detail_urls
 
 from .models import Comment
 
@@ -22,7 +22,7 @@ class CommentSerializer(StrictModelSerializer):
         # Written out by hand, as IssueSerializer's is: a page of comments through DRF's
         # field-by-field machinery cost more than its query. The declared fields still
         # describe the schema; a test keeps this equal to what they would give.
-        if not hasattr(self, "_url"):  # reversed once for a page (config.links)
+        if not hasattr(self, "_url"):  # reversed once for a page (api.links)
             self._url = detail_urls("comment-detail", self.context.get("request"))
         author = comment.author
         return {

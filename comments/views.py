@@ -4,9 +4,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from config.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictQueryMixin
-from config.http import ConditionalMixin, IdempotentCreateMixin
-from config.pagination import FlexiblePagination
+from api.conditional import ConditionalMixin
+from api.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictQueryMixin
+from api.idempotency import IdempotentCreateMixin
+from api.pagination import FlexiblePagination
 from issues.selectors import issue_get_visible
 from issues.services import issue_comment
 from projects.models import Project

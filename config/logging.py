@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from gunicorn import glogging
 from pythonjsonlogger import json
 
-# Set by config.middleware.RequestIdMiddleware for the duration of a request.
+# Set by api.middleware.RequestIdMiddleware for the duration of a request.
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 

@@ -2,7 +2,7 @@ import django_filters as filters
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
-from config.filters import NamedMultipleChoiceFilter
+from api.filters import NamedMultipleChoiceFilter
 from projects.models import Project
 
 from .models import Event

@@ -2,12 +2,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 
-from config.filters import RepeatedParametersFilter, StrictQueryMixin
+from api.filters import RepeatedParametersFilter, StrictQueryMixin
+from api.pagination import AfterIdPagination
 from projects.models import Project
 
 from .filters import EventFilter
 from .models import Event
-from .pagination import AfterIdPagination
 from .serializers import EventSerializer
 
 

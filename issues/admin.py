@@ -8,9 +8,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from api.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
+from api.errors import DomainError
 from comments.models import Comment
-from config.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
-from config.errors import DomainError
 from projects.services import ProjectArchived
 
 from . import services

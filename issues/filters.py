@@ -23,8 +23,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
-from config.fields import NO_NUL
-from config.filters import (
+from api.fields import NO_NUL
+from api.filters import (
     TRUE_FALSE,
     NamedChoiceFilter,
     NamedMultipleChoiceFilter,

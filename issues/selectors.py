@@ -4,7 +4,7 @@ selectors pull)."""
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
-from config.pagination import count_rows
+from api.pagination import count_rows
 from projects.selectors import visible_project_ids
 
 from .filters import SEARCH_RANK

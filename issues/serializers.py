@@ -6,8 +6,8 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from accounts.serializers import UserSummarySerializer
-from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer, utc_iso
-from config.links import DetailUrlField, detail_urls
+from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer, utc_iso
+from api.links import DetailUrlField, detail_urls
 from projects.models import Project
 
 from .models import Issue, IssueEvent, Label
@@ -176,7 +176,7 @@ def issue_rows_data(rows: list[dict], request=None) -> list[dict]:
 
 def _issue_data(row: dict, labels: list[dict], url) -> dict:
     """An issue's representation from its row (ISSUE_ROW_FIELDS), its labels and `url`,
-    which gives an issue's address from its key (config.links.detail_urls)."""
+    which gives an issue's address from its key (api.links.detail_urls)."""
     key = f"{row['project__key']}-{row['number']}"
     return {
         "id": row["id"],

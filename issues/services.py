@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django_fsm import ConcurrentTransition
 
+from api.errors import Conflict, DomainError, NotAllowed
 from comments.services import comment_create
-from config.errors import Conflict, DomainError, NotAllowed
 from events.models import Event
 from events.outbox import event_emit
 from projects.models import Membership, Project, Role

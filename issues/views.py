@@ -6,14 +6,15 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from config.filters import (
+from api.conditional import ConditionalMixin
+from api.filters import (
     RepeatedParametersFilter,
     StrictOrderingFilter,
     StrictQueryMixin,
     StrictSearchFilter,
 )
-from config.http import ConditionalMixin, IdempotentCreateMixin
-from config.pagination import COUNT_CAP, FlexiblePagination
+from api.idempotency import IdempotentCreateMixin
+from api.pagination import COUNT_CAP, FlexiblePagination
 from projects.mixins import ProjectScopedMixin
 from projects.permissions import CanDo, CanViewProject
 

@@ -2,8 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from config.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
-from config.errors import DomainError
+from api.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
+from api.errors import DomainError
 
 from . import services
 from .models import Membership, Project, Role

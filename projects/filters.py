@@ -1,6 +1,6 @@
 import django_filters as filters
 
-from config.filters import TRUE_FALSE, NamedChoiceFilter, NamedMultipleChoiceFilter
+from api.filters import TRUE_FALSE, NamedChoiceFilter, NamedMultipleChoiceFilter
 
 from .models import Membership, Project, Role
 

@@ -3,8 +3,8 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from accounts.serializers import PersonalAccessTokenCreateSerializer, UserSummarySerializer
-from config.fields import RankChoiceField, StrictCharField, StrictModelSerializer
-from config.links import DetailUrlField
+from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer
+from api.links import DetailUrlField
 
 from .models import Membership, Project, Role
 from .rights import allowed_actions, conditional_actions, project_role

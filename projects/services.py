@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import BOT_SUFFIX, User
-from config.errors import NotAllowed
+from api.errors import NotAllowed
 from events.models import Event
 from events.outbox import event_emit
 

@@ -15,14 +15,15 @@ from accounts.serializers import (
     PersonalAccessTokenCreatedSerializer,
     PersonalAccessTokenSerializer,
 )
-from config.clients import client_ip
-from config.filters import (
+from api.clients import client_ip
+from api.conditional import ConditionalMixin
+from api.filters import (
     RepeatedParametersFilter,
     StrictOrderingFilter,
     StrictQueryMixin,
     StrictSearchFilter,
 )
-from config.http import ConditionalMixin, IdempotentCreateMixin
+from api.idempotency import IdempotentCreateMixin
 
 from . import services
 from .filters import MembershipFilter, ProjectFilter

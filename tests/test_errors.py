@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from rest_framework import exceptions
 
 from accounts.models import TokenFamily, User
-from config import exceptions as problems
+from api import exceptions as problems
 
 pytestmark = pytest.mark.django_db
 

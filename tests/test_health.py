@@ -2,7 +2,7 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
-from config import health
+from api import health
 
 pytestmark = pytest.mark.django_db
 

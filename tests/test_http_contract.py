@@ -19,7 +19,7 @@ from tests.state import database_state
 
 pytestmark = pytest.mark.django_db
 
-# The response headers the contract declares (config/schema.py HEADERS).
+# The response headers the contract declares (api/schema.py HEADERS).
 CONTRACT_HEADERS = {
     "ETag",
     "Link",

@@ -15,8 +15,8 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django.test import Client, RequestFactory, override_settings
 
 from accounts.models import RevokedAccessToken
-from config import exceptions as problems
-from config import http
+from api import exceptions as problems
+from api import idempotency
 from issues.models import Issue
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +247,7 @@ def test_a_cache_lost_after_an_idempotent_create_does_not_turn_it_into_a_500(
     monkeypatch, project, client_for, django_capture_on_commit_callbacks
 ):
     client = client_for(project.created_by)
-    monkeypatch.setattr(http, "cache", CacheLostMidRequest())
+    monkeypatch.setattr(idempotency, "cache", CacheLostMidRequest())
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(

@@ -96,7 +96,7 @@ def test_the_url_never_carries_the_requests_format(world, client_for):
 
 @pytest.mark.parametrize("secure", [False, True])
 def test_a_list_builds_each_rows_url_as_detail_url_does(rf, secure):
-    from config.links import detail_url, detail_urls
+    from api.links import detail_url, detail_urls
 
     request = rf.get("/api/v1/issues", secure=secure)
     for req in (request, None):

@@ -78,7 +78,7 @@ def test_operation_ids_are_unique_identifiers_named_by_one_scheme(schema):
     ids = [operation["operationId"] for _, _, operation in _operations(schema)]
     assert len(ids) == len(set(ids))
     assert [i for i in ids if not re.fullmatch(r"[a-z][a-z0-9_]*", i)] == []
-    # `<resource>_<verb>` with config.schema.ACTION_VERBS, not drf-spectacular's defaults.
+    # `<resource>_<verb>` with api.schema.ACTION_VERBS, not drf-spectacular's defaults.
     assert [i for i in ids if re.search(r"_(retrieve|partial_update|destroy)$", i)] == []
     named = {(m, p): o["operationId"] for p, m, o in _operations(schema)}
     assert {

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from config.errors import DomainError
+from api.errors import DomainError
 
 from . import services
 from .models import Delivery, Webhook

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from config.fields import StrictCharField, StrictModelSerializer
+from api.fields import StrictCharField, StrictModelSerializer
 from events.models import Event
 
 from .models import Delivery, Webhook

@@ -19,8 +19,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from api.errors import Conflict
 from config.celery import enqueue
-from config.errors import Conflict
 from events.models import Event
 from projects.services import project_ensure_active
 

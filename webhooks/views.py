@@ -6,8 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
-from config.filters import StrictQueryMixin
-from config.http import ConditionalMixin
+from api.conditional import ConditionalMixin
+from api.filters import StrictQueryMixin
 from projects.mixins import ProjectScopedMixin
 from projects.permissions import CanDo, CanViewProject
 

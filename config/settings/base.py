@@ -47,17 +47,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First and last, so the metrics time everything in between.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "config.middleware.RequestIdMiddleware",
-    "config.middleware.InternalEndpointsMiddleware",
+    "api.middleware.RequestIdMiddleware",
+    "api.middleware.InternalEndpointsMiddleware",
     # Outside every middleware that answers an API request itself (413, 404), so those
     # answers are private too.
-    "config.http.PrivateCacheMiddleware",
-    "config.http.RequestBodyLimitMiddleware",
-    "config.http.NulInPathMiddleware",
-    "config.http.Utf8Middleware",
+    "api.middleware.PrivateCacheMiddleware",
+    "api.middleware.RequestBodyLimitMiddleware",
+    "api.middleware.NulInPathMiddleware",
+    "api.middleware.Utf8Middleware",
     # Outside CommonMiddleware, whose APPEND_SLASH redirects it leaves alone.
-    "config.http.ApiNotFoundMiddleware",
-    "config.http.RateLimitHeadersMiddleware",
+    "api.middleware.ApiNotFoundMiddleware",
+    "api.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files with far-future caching, before anything that touches sessions.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -162,7 +162,7 @@ LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
 
 # Proxies in front of the service (the ingress) whose X-Forwarded-For entries are trusted
-# for the client's address (config.clients.client_ip). 0: none, the peer is the client; a
+# for the client's address (api.clients.client_ip). 0: none, the peer is the client; a
 # forwarding header is then anyone's to forge.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
@@ -197,25 +197,25 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
         # orjson: the same JSON as DRF's renderer, encoded several times faster.
         "drf_orjson_renderer.renderers.ORJSONRenderer",
-        "config.renderers.BrowsableAPIRenderer",
+        "api.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.JSONParser",
-        "config.parsers.FormParser",
-        "config.parsers.MultiPartParser",
+        "api.parsers.JSONParser",
+        "api.parsers.FormParser",
+        "api.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.UserRateThrottle"],
     # drf-spectacular's, plus the conditional requests and rate-limit headers views declare.
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.problem_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env("THROTTLE_LOGIN", default="10/min"),
         "register": env("THROTTLE_REGISTER", default="5/min"),
         "refresh": env("THROTTLE_REFRESH", default="30/min"),
         "user": env("THROTTLE_USER", default="5000/hour"),
     },
-    # DRF's own get_ident agrees with config.clients.client_ip, which ours call.
+    # DRF's own get_ident agrees with api.clients.client_ip, which ours call.
     "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -232,8 +232,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.add_shared_responses",
-        "config.schema.name_for_clients",
+        "api.schema.add_shared_responses",
+        "api.schema.name_for_clients",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "tryItOutEnabled": True},
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -279,7 +279,7 @@ SIMPLE_JWT = {
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
 
 # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; blank (the default) turns
-# it off: the application port is open to whoever reaches it (config/metrics.py says why).
+# it off: the application port is open to whoever reaches it (api/metrics.py says why).
 # Stripped because a Secret made from a file keeps its newline, and Prometheus strips its
 # credentials file.
 METRICS_TOKEN = env("METRICS_TOKEN", default="").strip()

@@ -4,7 +4,7 @@ from django.test import RequestFactory, override_settings
 
 from accounts.models import TokenFamily, User
 from accounts.services import token_pair_for_user
-from config.clients import client_ip
+from api.clients import client_ip
 
 pytestmark = pytest.mark.django_db
 

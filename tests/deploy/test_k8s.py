@@ -312,7 +312,7 @@ def test_autoscaler_scales_the_deployment_on_cpu_and_memory():
 
 
 def test_the_ingress_is_the_one_proxy_whose_forwarded_for_is_trusted():
-    """One trusted hop: the client is the address the ingress appended (config.clients)."""
+    """One trusted hop: the client is the address the ingress appended (api.clients)."""
     assert one("ConfigMap")["data"]["NUM_PROXIES"] == "1"
 
 

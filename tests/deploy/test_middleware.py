@@ -2,8 +2,8 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from api.middleware import RequestIdMiddleware
 from config.logging import request_id
-from config.middleware import RequestIdMiddleware
 
 pytestmark = pytest.mark.django_db
 

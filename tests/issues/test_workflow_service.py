@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.exceptions import ValidationError
 
+from api.errors import Conflict, NotAllowed
 from comments.models import Comment
-from config.errors import Conflict, NotAllowed
 from issues import services
 from issues.models import Issue, IssueEvent
 from projects.models import Role

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
+from api import idempotency
 from comments.models import Comment
-from config import http
 from issues.models import Issue, IssueEvent
 from projects.models import Project
 from tests.factories import CommentFactory, IssueFactory, LabelFactory, UserFactory
@@ -452,13 +452,13 @@ def test_a_failed_request_does_not_use_up_its_key(issue, client, post):
 
 def test_the_first_response_is_kept_for_24_hours(issue, client, post, monkeypatch):
     stored = []
-    real_set = http.cache.set
+    real_set = idempotency.cache.set
 
     def spy(key, value, timeout=None, *args, **kwargs):
         stored.append((key, timeout))
         return real_set(key, value, timeout, *args, **kwargs)
 
-    monkeypatch.setattr(http.cache, "set", spy)
+    monkeypatch.setattr(idempotency.cache, "set", spy)
     post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Kept"}, "ttl-key")
     assert [timeout for key, timeout in stored if key.startswith("idem:")] == [24 * 3600]
 

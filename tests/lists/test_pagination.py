@@ -116,7 +116,7 @@ def test_an_empty_list_is_one_empty_page(project, owner_client):
 def test_above_the_cap_the_count_stops_and_there_is_no_last_link(
     project, owner_client, monkeypatch
 ):
-    monkeypatch.setattr("config.pagination.COUNT_CAP", 5)
+    monkeypatch.setattr("api.pagination.COUNT_CAP", 5)
     bulk_issues(project, 8)
     first = owner_client.get("/api/v1/issues", {"page_size": 3, "ordering": "number"})
     body = first.json()
@@ -134,7 +134,7 @@ def test_above_the_cap_the_count_stops_and_there_is_no_last_link(
 
 
 def test_the_count_is_exact_up_to_the_cap(project, owner_client, monkeypatch):
-    monkeypatch.setattr("config.pagination.COUNT_CAP", 5)
+    monkeypatch.setattr("api.pagination.COUNT_CAP", 5)
     bulk_issues(project, 5)
     body = owner_client.get("/api/v1/issues", {"page_size": 2}).json()
     assert (body["count"], body["count_exact"]) == (5, True)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.pagination import KeysetCursorPagination
+from api.pagination import KeysetCursorPagination
 from issues.models import Issue
 from projects.models import Role
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory

@@ -14,8 +14,8 @@ from urllib.parse import quote
 import pytest
 from django.test import override_settings
 
+from api.pagination import MAX_PAGE_SIZE
 from comments.models import Comment
-from config.pagination import MAX_PAGE_SIZE
 from issues.models import Issue, Label
 from projects.models import Project
 from tests.factories import CommentFactory, IssueFactory, LabelFactory

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from api.fields import NO_NUL, NOT_BLANK
 from comments.models import Comment
-from config.fields import NO_NUL, NOT_BLANK
 from issues.models import Issue, IssueEvent
 from projects.models import Membership, Project, Role
 from projects.services import project_delete

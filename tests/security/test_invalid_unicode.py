@@ -14,8 +14,8 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.exceptions import ValidationError
 
-from config.exceptions import problem_exception_handler
-from config.unicode import INVALID_TEXT
+from api.exceptions import problem_exception_handler
+from api.unicode import INVALID_TEXT
 from issues.models import Issue
 from projects.models import Project
 from tests.factories import IssueFactory

@@ -1,11 +1,11 @@
 """The API's parsers: DRF's, refusing JSON nested deeper than any request needs and text
-that is not valid Unicode (config.unicode)."""
+that is not valid Unicode (api.unicode)."""
 
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 from rest_framework import exceptions, parsers
 
-from config.unicode import as_utf8, fields_not_utf8, invalid_text_error, invalid_text_fields
+from api.unicode import as_utf8, fields_not_utf8, invalid_text_error, invalid_text_fields
 
 # No request the API understands nests deeper than 3; Python's own parser gives up near
 # 1,000 levels with a RecursionError (which was a 500).

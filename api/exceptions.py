@@ -3,7 +3,7 @@
 Every 4xx/5xx JSON body is
     {"type", "title", "status", "detail", "code", "instance"}
 plus, for invalid input, "errors": [{"field", "message", "code"}].
-Services raise the domain's own errors (config/errors.py) and Django's ValidationError;
+Services raise the domain's own errors (api/errors.py) and Django's ValidationError;
 this handler maps them to HTTP.
 """
 
@@ -20,8 +20,8 @@ from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from config.errors import Conflict, DomainError, NotAllowed
-from config.unicode import printable
+from api.errors import Conflict, DomainError, NotAllowed
+from api.unicode import printable
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from config.filters import StrictQueryMixin
+from api.filters import StrictQueryMixin
 
 # What the API root links to, by the name a client reads and the URL name.
 ROOT_LINKS = {

@@ -26,7 +26,7 @@ def printable(text: str) -> str:
 
 def invalid_text_fields(data, path: str = "") -> list[str]:
     """The paths (`labels.0`) of the strings, keys included, in parsed JSON that UTF-8
-    cannot encode. Callers bound the nesting first (config.parsers)."""
+    cannot encode. Callers bound the nesting first (api.parsers)."""
     if isinstance(data, str):
         return [] if data == printable(data) else [path]
     if isinstance(data, dict):

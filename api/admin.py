@@ -5,7 +5,7 @@ from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 
-from config.errors import DomainError
+from api.errors import DomainError
 
 
 def refusal(error) -> str:

@@ -1,4 +1,4 @@
-"""The domain's refusals. Services raise them; config/exceptions.py maps each kind to an
+"""The domain's refusals. Services raise them; api/exceptions.py maps each kind to an
 HTTP status, so the admin, management commands and workers call services without DRF."""
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
 
-from config.exceptions import not_found
+from api.exceptions import not_found
 
 
 @never_cache

@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.settings import api_settings
 
-from config.fields import NO_NUL
+from api.fields import NO_NUL
 
 # An annotation a search filter adds to put exact key matches first.
 TRUE_FALSE = [("true", "true"), ("false", "false")]

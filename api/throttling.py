@@ -7,7 +7,7 @@ import logging
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from config.clients import client_ip
+from api.clients import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import re
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import get_doc, get_view_model
 
-from config.filters import MAX_REPEATS
-from config.http import action_of
-from config.throttling import UserRateThrottle
+from api.conditional import action_of
+from api.filters import MAX_REPEATS
+from api.throttling import UserRateThrottle
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -242,8 +242,8 @@ def _codes_for(path: str, method: str, operation: dict) -> list[str]:
     query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
     if "{" in path or "page" in query:  # a page past the last one is a 404 too
         codes.append("404")
-    # Any operation: a query parameter it does not take (config.filters.StrictQueryMixin) or
-    # text that is not UTF-8 (config.unicode); writes: invalid input.
+    # Any operation: a query parameter it does not take (api.filters.StrictQueryMixin) or
+    # text that is not UTF-8 (api.unicode); writes: invalid input.
     codes.append("400")
     if method in ("post", "put", "patch"):
         codes.append("413")
@@ -418,7 +418,7 @@ class AutoSchema(openapi.AutoSchema):
 
 def _add_response_headers(path: str, method: str, operation: dict) -> None:
     """The headers every answer, or every answer of a kind, carries
-    (config/middleware.py, config/http.py, config/pagination.py)."""
+    (api/middleware.py, api/conditional.py, api/pagination.py)."""
     responses = operation["responses"]
     query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
     counted = any(

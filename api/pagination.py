@@ -9,7 +9,8 @@ Cursors (`?cursor=` — empty for the first page — on issues, comments and eve
 `{next, previous, results}`, no count. The cursor holds the last row's ordering values,
 so a page at any depth is one indexed range scan (`WHERE (key) < (last key) LIMIT n`).
 
-Both send an RFC 8288 `Link` header.
+Both send an RFC 8288 `Link` header. The change feed reads on from an id instead
+(`?after=`, AfterIdPagination).
 """
 
 from datetime import date, datetime
@@ -393,5 +394,94 @@ class FlexiblePagination(RowReaderMixin, pagination.BasePagination):
                 "description": "Keyset paging: pass an empty value for the first page, then "
                 "follow `next`/`previous`. Fixed cost at any depth, no count.",
                 "schema": {"type": "string"},
+            },
+        ]
+
+
+# -- reading on from an id (the change feed) ----------------------------------------------
+
+AFTER_ID_DEFAULT_LIMIT = 50
+AFTER_ID_MAX_LIMIT = 200
+
+
+# Event ids are bigints: an `after` beyond the largest can name no event.
+MAX_ID = 2**63 - 1
+
+
+def _bounded_param(request, name: str, default: int, minimum: int, maximum: int) -> int:
+    """The parameter's value, from `minimum`; values above `maximum` are `maximum`."""
+    if len(request.query_params.getlist(name)) > 1:
+        raise ValidationError({name: "Give this parameter once."})
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    # Long ones are not converted at all (Python refuses to turn thousands of digits into
+    # an int): 20 digits are beyond any bigint.
+    if len(raw) >= 20 and raw.isascii() and raw.isdigit():
+        return maximum
+    number = _whole_number(raw)
+    if number is None or number < minimum:
+        raise ValidationError({name: f"A whole number from {minimum}."})
+    return min(number, maximum)
+
+
+class AfterIdPagination(pagination.BasePagination):
+    """`?after=<id>&limit=<n>`: the events after the last one a reader processed, in id
+    order. Ids follow commit order (events.outbox), so resuming never skips one."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.after = _bounded_param(request, "after", 0, 0, MAX_ID)
+        limit = _bounded_param(request, "limit", AFTER_ID_DEFAULT_LIMIT, 1, AFTER_ID_MAX_LIMIT)
+        # One more than asked: whether more follow, without a count.
+        rows = list(queryset.filter(pk__gt=self.after).order_by("pk")[: limit + 1])
+        self.has_more = len(rows) > limit
+        self.results = rows[:limit]
+        return self.results
+
+    def get_paginated_response(self, data):
+        last = self.results[-1].pk if self.results else self.after
+        url = replace_query_param(self.request.build_absolute_uri(), "after", last)
+        body = {"next": url, "has_more": self.has_more, "results": data}
+        return Response(body, headers={"Link": link_header({"next": url})})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "has_more", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "This request with `after` set to the page's last id (or "
+                    "the same `after` if the page is empty): where to read on, now if "
+                    "`has_more`, else later.",
+                },
+                "has_more": {
+                    "type": "boolean",
+                    "description": "Whether events after this page exist already.",
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "after",
+                "in": "query",
+                "required": False,
+                "description": "Only events with a greater id: the last id you processed "
+                "(default 0, from the first). Ids are 64-bit; a larger number reads as the "
+                "largest, after which there are none.",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"Events per page (default {AFTER_ID_DEFAULT_LIMIT}; larger than "
+                f"{AFTER_ID_MAX_LIMIT} is capped at {AFTER_ID_MAX_LIMIT}).",
+                "schema": {"type": "integer", "minimum": 1},
             },
         ]
