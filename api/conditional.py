@@ -4,13 +4,9 @@ If-None-Match, and the If-Match a write passes on to its service."""
 import hashlib
 
 import orjson
-from rest_framework import exceptions, status
+from rest_framework import status
 
-
-class PreconditionFailed(exceptions.APIException):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The resource has changed since you read it (If-Match did not match)."
-    default_code = "precondition_failed"
+from api.versions import Expected, lock_for_write
 
 
 def etag_for(data) -> str:
@@ -58,7 +54,8 @@ class ConditionalMixin:
     the whole page); a GET whose `If-None-Match` names it is a 304 with no body. The
     `if_match_actions` change the resource only if it still has the ETag `If-Match` names
     (else 412, nothing changed); without `If-Match` (or with `*`) they simply proceed.
-    A write compares with the row locked (`locked_if_match`), so no change slips in between."""
+    The view passes `expected()` to the service, which compares under the row lock it
+    takes (api/versions.py), so no change slips in between."""
 
     etag_actions = ("list", "retrieve", "update", "partial_update")
     if_match_actions = ("update", "partial_update", "destroy")
@@ -86,21 +83,27 @@ class ConditionalMixin:
         """What a GET of `instance` answers: the data its ETag is computed from."""
         return self.serializer_class(instance, context=self.get_serializer_context()).data
 
-    def check_if_match(self, instance) -> None:
-        """412 unless `instance` (its row locked, not yet changed) still has the ETag
-        `If-Match` names. Only in `if_match_actions`, which the schema documents."""
+    def expected(self) -> Expected | None:
+        """The version a write of this request was based on, for its service to check under
+        the row lock: the ETags `If-Match` names (None without one, or with `*`). Only in
+        `if_match_actions`, which the schema documents."""
         if action_of(self, self.request.method) not in self.if_match_actions:
-            return
-        expected = self.request.headers.get("If-Match")
-        if expected is None or expected.strip() == "*":
-            return
-        # Strong comparison (RFC 9110 §13.1.1): a weak W/ tag never matches.
-        if etag_for(self.representation(instance)) not in _tags(expected):
-            raise PreconditionFailed()
+            return None
+        header = self.request.headers.get("If-Match")
+        if header is None or header.strip() == "*":
+            return None
+        # Strong comparison (RFC 9110 §13.1.1): a weak W/ tag never matches ours.
+        return Expected.of(_tags(header), lambda row: etag_for(self.representation(row)))
+
+    # -- until every service locks its own rows (DEVELOPERS.md, "A write") ------------------
+
+    def check_if_match(self, instance) -> None:
+        """412 unless `instance` (its row locked) still has the ETag `If-Match` names."""
+        expected = self.expected()
+        if expected is not None:
+            expected.check(instance)
 
     def locked_if_match(self, instance):
-        """`instance` read again with its row locked until the transaction ends, if it still
-        has the ETag `If-Match` names (else 412). Call it in the transaction of the write."""
-        locked = self.get_queryset().select_for_update(of=("self",)).get(pk=instance.pk)
-        self.check_if_match(locked)
-        return locked
+        """`instance` read again with its row locked, if it still has the ETag `If-Match`
+        names (else 412). Call it in the transaction of the write."""
+        return lock_for_write(self.get_queryset(), instance.pk, self.expected())

@@ -28,3 +28,11 @@ class Conflict(DomainError):
 
     message = "The request conflicts with the current state of the resource."
     code = "conflict"
+
+
+class PreconditionFailed(DomainError):
+    """The row changed since the caller read it: the version they based the change on is
+    no longer the current one (412)."""
+
+    message = "The resource has changed since you read it (If-Match did not match)."
+    code = "precondition_failed"

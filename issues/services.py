@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django_fsm import ConcurrentTransition
 
 from api.errors import Conflict, DomainError, NotAllowed
+from api.versions import Expected, lock_for_write
 from comments.services import comment_create
 from events.models import Event
 from events.outbox import event_emit
@@ -394,8 +395,13 @@ def label_create(
     return label
 
 
+def _lock_label(label: Label, expected: Expected | None) -> Label:
+    return lock_for_write(Label.objects.select_related("project"), label.pk, expected)
+
+
 @transaction.atomic
-def label_update(*, label: Label, actor=None, **fields) -> Label:
+def label_update(*, label: Label, actor=None, expected: Expected | None = None, **fields) -> Label:
+    label = _lock_label(label, expected)
     project_ensure_active(project=label.project)
     if "name" in fields:
         _check_label_name(label.project, fields["name"], exclude=label)
@@ -411,7 +417,8 @@ def label_update(*, label: Label, actor=None, **fields) -> Label:
 
 
 @transaction.atomic
-def label_delete(*, label: Label, actor=None) -> None:
+def label_delete(*, label: Label, actor=None, expected: Expected | None = None) -> None:
+    label = _lock_label(label, expected)
     project_ensure_active(project=label.project)
     data = LabelSerializer(label).data
     label.delete()

@@ -16,7 +16,7 @@ from api.filters import (
 from api.idempotency import IdempotentCreateMixin
 from api.pagination import COUNT_CAP, FlexiblePagination
 from projects.mixins import ProjectScopedMixin
-from projects.permissions import CanDo, CanViewProject
+from projects.permissions import CanDo, CanViewProject, HasRights
 
 from . import services
 from .filters import (
@@ -346,11 +346,8 @@ class LabelViewSet(
     ordering_fields = {"name": "name", "created_at": "created_at"}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action not in ("list", "retrieve"):
-            rules.append(CanDo("manage_labels"))
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = dict.fromkeys(("create", "partial_update", "destroy"), "manage_labels")
 
     def get_queryset(self):
         # The project for each label's url, in the same query.
@@ -362,13 +359,12 @@ class LabelViewSet(
         )
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.label_update(
-                label=self.locked_if_match(serializer.instance),
-                actor=self.request.user,
-                **serializer.validated_data,
-            )
+        serializer.instance = services.label_update(
+            label=serializer.instance,
+            actor=self.request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.label_delete(label=self.locked_if_match(instance), actor=self.request.user)
+        services.label_delete(label=instance, actor=self.request.user, expected=self.expected())

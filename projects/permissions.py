@@ -49,6 +49,30 @@ class CanDo(BasePermission):
         return self.allows(request, project_of(view, obj), self.action_for(request, obj), obj)
 
 
+class HasRights(CanDo):
+    """The right the view's action takes, as the view declares it (DRF's `perms_map`,
+    Sentry's `scope_map`): `rights = {"create": "manage_labels", ...}`. A value is a right's
+    name, or a function `(request, obj) -> name` where the request decides (obj is None
+    before the object is known). Actions the map does not name take only `view_project`,
+    which every action in a project takes first (CanViewProject)."""
+
+    def __init__(self):
+        self.message, self.code = "", "permission_denied"
+
+    def right_for(self, request, view, obj=None) -> str | None:
+        declared = getattr(view, "rights", {}).get(getattr(view, "action", None))
+        return declared(request, obj) if callable(declared) else declared
+
+    def has_permission(self, request, view):
+        project = project_of(view)
+        action = self.right_for(request, view)
+        return action is None or project is None or self.allows(request, project, action)
+
+    def has_object_permission(self, request, view, obj):
+        action = self.right_for(request, view, obj)
+        return action is None or self.allows(request, project_of(view, obj), action, obj)
+
+
 class CanViewProject(CanDo):
     """May see the project (and so anything in it)."""
 
