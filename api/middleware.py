@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.exceptions import PROBLEM_CONTENT_TYPE, invalid_input, not_found, problem
@@ -59,8 +59,21 @@ class InternalEndpointsMiddleware:
         return match.func(request, *match.args, **match.kwargs)
 
 
+def _view_body_limit(request) -> int | None:
+    """The body limit the view at this path declares (`request_body_max_bytes`: an upload
+    endpoint's), or None."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    view = getattr(match.func, "cls", None)
+    limit = getattr(view, "request_body_max_bytes", None)
+    return limit() if callable(limit) else limit
+
+
 class RequestBodyLimitMiddleware:
-    """Refuse bodies over REQUEST_BODY_MAX_BYTES with 413 before anything reads them."""
+    """Refuse bodies over REQUEST_BODY_MAX_BYTES with 413 before anything reads them; a view
+    that takes uploads (imports) declares its own, larger, limit."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -71,6 +84,9 @@ class RequestBodyLimitMiddleware:
         except ValueError:
             length = 0
         limit = settings.REQUEST_BODY_MAX_BYTES
+        if length > limit:
+            # Only for bodies over the general limit: other requests resolve nothing here.
+            limit = max(limit, _view_body_limit(request) or 0)
         if length > limit:
             body = problem(
                 413,

@@ -12,7 +12,8 @@ from api.unicode import as_utf8, fields_not_utf8, invalid_text_error, invalid_te
 MAX_JSON_DEPTH = 32
 
 
-def _nesting_exceeds(data, limit: int) -> bool:
+def nesting_exceeds(data, limit: int) -> bool:
+    """Whether `data` (parsed JSON) nests lists and objects deeper than `limit` levels."""
     pending = [(data, 1)]
     while pending:
         value, depth = pending.pop()
@@ -34,7 +35,7 @@ class JSONParser(parsers.JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as e:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from e
-        if _nesting_exceeds(data, MAX_JSON_DEPTH):
+        if nesting_exceeds(data, MAX_JSON_DEPTH):
             raise exceptions.ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
         invalid = invalid_text_fields(data)
         if invalid:

@@ -35,6 +35,10 @@ PROBLEM_SCHEMA = {
                     "field": {"type": "string"},
                     "message": {"type": "string"},
                     "code": {"type": "string"},
+                    "line": {
+                        "type": "integer",
+                        "description": "Imports: the line of the file the problem is on.",
+                    },
                 },
             },
         },
@@ -249,7 +253,8 @@ def _codes_for(path: str, method: str, operation: dict) -> list[str]:
         codes.append("413")
     if "If-Match" in {p.get("name") for p in operation.get("parameters", [])}:
         codes.append("412")
-    if path.endswith(("/status", "/redeliver")) or "/members" in path:
+    # ... and one export per person, one import per project at a time (transfers/).
+    if path.endswith(("/status", "/redeliver", "/exports", "/imports")) or "/members" in path:
         codes.append("409")
     if method == "post" and path in CREATE_PATHS:
         # The Idempotency-Key is in use by a running request, or reused; a retry of a create
@@ -487,6 +492,8 @@ PATH_PARAMETERS = {
     "webhook_id": "The webhook's id.",
     "delivery_id": "The webhook delivery's id.",
     "token_id": "The personal access token's id.",
+    "export_id": "The export's id.",
+    "import_id": "The import's id.",
 }
 
 

@@ -12,6 +12,7 @@ api_patterns = [
     path("", include("comments.urls")),
     path("", include("events.urls")),
     path("", include("webhooks.urls")),
+    path("", include("transfers.urls")),
 ]
 
 urlpatterns = [

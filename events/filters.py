@@ -19,6 +19,7 @@ class EventFilter(filters.FilterSet):
         help_text="An event type, or `<resource>.*` for all of one resource's; repeat for "
         "any of several.",
     )
+    bulk_id = filters.UUIDFilter(help_text="Only the events of one batch (an import).")
 
     class Meta:
         model = Event

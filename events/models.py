@@ -52,6 +52,10 @@ class Event(models.Model):
     changes = models.JSONField(null=True, blank=True)
     # When the webhooks relay handed the event over; null until then.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # The batch the change was part of (an import, a bulk edit): every event of one batch
+    # carries the same id, so readers (notifications, the feed's ?bulk_id=) can take them
+    # together. Null for a change made on its own. Set by `event_emit` (events/outbox.py).
+    bulk_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -60,6 +64,10 @@ class Event(models.Model):
             # The relay's sweeper looks only for events not yet handed over.
             models.Index(
                 fields=["id"], condition=Q(dispatched_at__isnull=True), name="event_undispatched"
+            ),
+            # One batch's events; most events have none, so only those that do are indexed.
+            models.Index(
+                fields=["bulk_id", "id"], condition=Q(bulk_id__isnull=False), name="event_bulk"
             ),
         ]
 

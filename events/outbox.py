@@ -5,6 +5,9 @@ when the change it announces is: nothing for a rolled-back change, nothing commi
 unannounced. This module imports no other app (they all import it).
 """
 
+import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from django.db import connection, transaction
@@ -21,9 +24,35 @@ RELAY_TASK = "webhooks.tasks.relay_event"
 EVENT_ID_LOCK = 0x6576_656E_7473  # "events"
 
 
-def event_emit(*, type: str, project, actor, data: dict, changes: dict | None = None) -> Event:
+# The batch whose changes are being made (see event_batch); None outside one.
+_current_bulk_id: ContextVar[uuid.UUID | None] = ContextVar("bulk_id", default=None)
+
+
+@contextmanager
+def event_batch(bulk_id: uuid.UUID | None = None):
+    """Mark every event emitted inside as part of one batch (an import, a bulk edit): each
+    carries `bulk_id` (a new one if not given), which the feed, webhooks and notifications
+    show, so readers can take a batch's events together. The services that emit need no
+    argument of their own: `with event_batch(batch.bulk_id): issue_update(...)`."""
+    token = _current_bulk_id.set(bulk_id or uuid.uuid4())
+    try:
+        yield _current_bulk_id.get()
+    finally:
+        _current_bulk_id.reset(token)
+
+
+def event_emit(
+    *,
+    type: str,
+    project,
+    actor,
+    data: dict,
+    changes: dict | None = None,
+    bulk_id: uuid.UUID | None = None,
+) -> Event:
     """Record that `actor` changed something in `project` (None for none); in the caller's
-    transaction."""
+    transaction. `bulk_id` names the batch the change is part of (default: the current
+    event_batch's, if any)."""
     if not connection.in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change.")
     _serialize_event_ids()
@@ -34,6 +63,7 @@ def event_emit(*, type: str, project, actor, data: dict, changes: dict | None = 
         actor=actor if actor is not None and actor.is_authenticated else None,
         data=data,
         changes=changes,
+        bulk_id=bulk_id or _current_bulk_id.get(),
     )
     if event.type == Event.Type.PROJECT_DELETED:
         # Relayed in this transaction, while the project's webhooks are still found by it

@@ -23,7 +23,14 @@ class EventSerializer(serializers.ModelSerializer):
         help_text="For *.updated: the changed fields' old values. Null otherwise.",
     )
 
+    bulk_id = serializers.UUIDField(
+        read_only=True,
+        allow_null=True,
+        help_text="The batch (an import, a bulk edit) the change was part of: the same for "
+        "each of its events. Null for a change made on its own.",
+    )
+
     class Meta:
         model = Event
-        fields = ["id", "type", "project", "actor", "created_at", "data", "changes"]
+        fields = ["id", "type", "project", "actor", "created_at", "data", "changes", "bulk_id"]
         read_only_fields = fields

@@ -248,13 +248,16 @@ class Issue(ConcurrentTransitionMixin, models.Model):
 
 
 class IssueEvent(models.Model):
-    """One entry in an issue's history: created, a transition, a field change, a comment."""
+    """One entry in an issue's history: created, a transition, a field change, a comment,
+    an import."""
 
     class Kind(models.TextChoices):
         CREATED = "created"
         TRANSITIONED = "transitioned"
         CHANGED = "changed"
         COMMENTED = "commented"
+        # Brought in by an import (transfers/): `new_value` says from where.
+        IMPORTED = "imported"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

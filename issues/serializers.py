@@ -47,11 +47,19 @@ class OptionalChoiceField(serializers.ChoiceField):
 # What an issue's history stores for a changed field (issues.services._history_value).
 @extend_schema_field(
     {
-        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "oneOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+            # kind=imported: where the issue came from (transfers/services.py)
+            {"type": "object", "additionalProperties": True},
+        ],
         "nullable": True,
         "description": "The field's value: text for title, type, priority (its name), "
         "assignee (a username) and due_date (a date); label names for labels; null for "
-        "none, and always for description (long text: the event says that it changed).",
+        "none, and always for description (long text: the event says that it changed). "
+        "For kind=imported, new_value is where the issue came from: `{source, external_id, "
+        "import_id, original_reporter}` (original_reporter: the name in the file when no "
+        "user here matched it, else null).",
     }
 )
 class HistoryValueField(serializers.JSONField):

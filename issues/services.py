@@ -2,14 +2,16 @@
 commands all go through these, so the rules hold everywhere."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
 from api.errors import Conflict, DomainError, NotAllowed
 from api.versions import Expected, lock_for_write
-from comments.services import comment_create
+from comments.services import comment_create, comment_import
 from events.models import Event
 from events.outbox import event_emit
 from projects.models import Membership, Project, Role
@@ -428,3 +430,166 @@ def label_delete(*, label: Label, actor=None, expected: Expected | None = None) 
 def _emit_label(type: str, label: Label, actor, **extra) -> None:
     data = LabelSerializer(label).data
     event_emit(type=type, project=label.project, actor=actor, data=data, **extra)
+
+
+# -- imports (transfers/) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedComment:
+    """A comment of an imported issue, as it was where it came from."""
+
+    author: object
+    body: str
+    created_at: datetime
+    updated_at: datetime | None = None
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class ImportedHistoryEntry:
+    """An entry of an imported issue's history; `comment` is the index of the comment it
+    refers to among the issue's ImportedComments."""
+
+    kind: str
+    actor: object
+    created_at: datetime
+    from_status: str = ""
+    to_status: str = ""
+    resolution: str = ""
+    field: str = ""
+    old_value: object = None
+    new_value: object = None
+    comment: int | None = None
+
+
+@dataclass(frozen=True)
+class ImportedIssue:
+    """An issue as it was where it came from: its fields, state, times, comments and
+    (optionally) history; `origin` says where (recorded in the history)."""
+
+    reporter: object
+    title: str
+    origin: dict
+    description: str = ""
+    type: str = Issue.Type.TASK
+    priority: int = Issue.Priority.MEDIUM
+    status: str = Issue.Status.OPEN
+    resolution: str = ""
+    assignee: object = None
+    labels: tuple = ()
+    due_date: object = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    comments: tuple[ImportedComment, ...] = ()
+    history: tuple[ImportedHistoryEntry, ...] | None = None
+
+
+@transaction.atomic
+def issue_import(*, project: Project, actor, data: ImportedIssue) -> Issue:
+    """Create an issue brought in by `actor`'s import, with the rules of issue_create (an
+    active project, an assignee who is a developer here, this project's labels, the field
+    limits) and the state it had where it came from: status and resolution as they were
+    (not through the workflow: it happened there), its times, comments and history. Its
+    history ends with an `imported` entry saying where it came from (`data.origin`); events
+    are the normal ones (issue.created, then comment.created), each made by `actor`."""
+    project_ensure_active(project=project)
+    _check_assignee(project, data.assignee)
+    _check_labels(project, data.labels)
+    created_at = data.created_at or timezone.now()
+    issue = Issue(
+        project=project,
+        reporter=data.reporter,
+        title=data.title,
+        description=data.description,
+        type=data.type,
+        priority=data.priority,
+        status=data.status,
+        resolution=data.resolution,
+        assignee=data.assignee,
+        due_date=data.due_date,
+        created_at=created_at,
+        resolved_at=data.resolved_at,
+        closed_at=data.closed_at,
+    )
+    issue.number = _allocate_number(project)
+    # The status is protected from assignment (full_clean assigns what it cleans): checked
+    # here, with the rule of the resolution_only_when_done constraint.
+    if data.status not in Issue.Status.values:
+        raise ValidationError({"status": f"{data.status!r} is not a status."})
+    if data.resolution and data.status not in (Issue.Status.RESOLVED, Issue.Status.CLOSED):
+        raise ValidationError({"resolution": "Only a resolved or closed issue has one."})
+    issue.full_clean(
+        exclude=["number", "status", "project", "reporter", "assignee"], validate_unique=False
+    )
+    issue.save()
+    if data.updated_at is not None:
+        # auto_now stamps every save; the original time replaces it.
+        issue.updated_at = data.updated_at
+        Issue.objects.filter(pk=issue.pk).update(updated_at=data.updated_at)
+    if data.labels:
+        issue.labels.add(*data.labels)
+    issue.prefetched_labels = sorted(data.labels, key=lambda label: label.name)
+    _emit(Event.Type.ISSUE_CREATED, issue, actor)
+    comments = [
+        comment_import(
+            issue=issue,
+            author=c.author,
+            body=c.body,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            edited=c.edited,
+            actor=actor,
+        )
+        for c in data.comments
+    ]
+    IssueEvent.objects.bulk_create(
+        [
+            *_imported_history(issue, data, comments),
+            IssueEvent(
+                issue=issue, actor=actor, kind=IssueEvent.Kind.IMPORTED, new_value=data.origin
+            ),
+        ]
+    )
+    return issue
+
+
+def _imported_history(issue: Issue, data: ImportedIssue, comments: list) -> list[IssueEvent]:
+    """The history an imported issue brings, or (without one) its creation and comments."""
+    if data.history is None:
+        created = IssueEvent(
+            issue=issue,
+            actor=data.reporter,
+            kind=IssueEvent.Kind.CREATED,
+            to_status=issue.status,
+            created_at=issue.created_at,
+        )
+        commented = [
+            IssueEvent(
+                issue=issue,
+                actor=comment.author,
+                kind=IssueEvent.Kind.COMMENTED,
+                comment=comment,
+                created_at=comment.created_at,
+            )
+            for comment in comments
+        ]
+        return [created, *commented]
+    return [
+        IssueEvent(
+            issue=issue,
+            actor=entry.actor,
+            kind=entry.kind,
+            from_status=entry.from_status,
+            to_status=entry.to_status,
+            resolution=entry.resolution,
+            field=entry.field,
+            old_value=entry.old_value,
+            new_value=entry.new_value,
+            comment=comments[entry.comment] if entry.comment is not None else None,
+            created_at=entry.created_at,
+        )
+        for entry in data.history
+    ]

@@ -28,6 +28,7 @@ class Relation(StrEnum):
     NOT_ASSIGNEE = "not_assignee"  # is not the issue's assignee (reviews someone else's work)
     AUTHOR = "author"  # wrote the comment
     SELF = "self"  # the membership is their own
+    REQUESTER = "requester"  # asked for the export
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,28 @@ RIGHTS: dict[str, Right] = {
         relations={Relation.AUTHOR: Role.REPORTER},
         scope="comments:write",
     ),
+    # -- exports and imports (transfers/) -------------------------------------------------
+    "export_issues": Right(
+        Role.VIEWER, "You cannot export this project's issues.", archived=True, scope="read"
+    ),
+    "view_export": Right(
+        Role.MAINTAINER,
+        "Only the person who asked for this export, or a maintainer or owner, can read it.",
+        relations={Relation.REQUESTER: Role.VIEWER},
+        archived=True,
+        scope="read",
+    ),
+    "import_issues": Right(
+        Role.MAINTAINER,
+        "Only maintainers and owners can import issues.",
+        scope="issues:import",
+    ),
+    "view_imports": Right(
+        Role.MAINTAINER,
+        "Only maintainers and owners can see the project's imports.",
+        archived=True,
+        scope="read",
+    ),
 }
 
 _UNSET = object()
@@ -239,6 +262,8 @@ def _holds(relation: Relation, user, obj) -> bool:
         return obj.assignee_id != user.pk
     if relation is Relation.AUTHOR:
         return obj.author_id is not None and obj.author_id == user.pk
+    if relation is Relation.REQUESTER:
+        return obj.requested_by_id is not None and obj.requested_by_id == user.pk
     return obj.user_id == user.pk  # Relation.SELF
 
 

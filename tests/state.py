@@ -4,8 +4,10 @@ from accounts.models import User
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
 from projects.models import Membership, Project
+from transfers.models import Export, Import, ImportedIssue
 
 MODELS = [User, Project, Membership, Issue, Issue.labels.through, Label, Comment, IssueEvent]
+MODELS += [Export, Import, ImportedIssue]
 
 
 def database_state() -> dict[str, list[dict]]:

@@ -86,6 +86,7 @@ def event_payload(event: Event) -> dict:
             "changes": event.changes,
             "project": event.project_key or None,
             "actor": event.actor.username if event.actor else None,
+            "bulk_id": str(event.bulk_id) if event.bulk_id else None,
         },
     }
 

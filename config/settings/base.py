@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "comments",
     "events",
     "webhooks",
+    "transfers",
     "demo",
 ]
 
@@ -214,6 +215,8 @@ REST_FRAMEWORK = {
         "register": env("THROTTLE_REGISTER", default="5/min"),
         "refresh": env("THROTTLE_REFRESH", default="30/min"),
         "user": env("THROTTLE_USER", default="5000/hour"),
+        # Imports (and dry runs) started per user (transfers/views.py).
+        "imports": env("THROTTLE_IMPORTS", default="30/hour"),
     },
     # DRF's own get_ident agrees with api.clients.client_ip, which ours call.
     "NUM_PROXIES": NUM_PROXIES,
@@ -312,6 +315,8 @@ WEBHOOK_SWEEP_INTERVAL = env.int("WEBHOOK_SWEEP_INTERVAL", default=30)
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "webhooks.tasks.sweep", "schedule": WEBHOOK_SWEEP_INTERVAL},
     "webhooks-prune": {"task": "webhooks.tasks.prune_deliveries", "schedule": 3600},
+    # Old exports deleted, lost export and import jobs started again (transfers/).
+    "transfers-sweep": {"task": "transfers.tasks.sweep", "schedule": 300},
 }
 
 # Webhooks (webhooks/). Seconds to wait before each retry after the first attempt (Standard
@@ -352,3 +357,58 @@ LOGGING = {
     # lines come out once too, as JSON.)
     "loggers": {"django": {"handlers": [], "propagate": True}},
 }
+
+# --- Exports and imports (transfers/; README, "Export and import") ---------------------
+# Where export files and uploaded import files are kept: "local", a folder on disk
+# (TRANSFERS_ROOT; one machine, or a volume every web and worker pod mounts), or "s3", a
+# bucket through django-storages, configured by its own AWS_* settings (below; the keys
+# come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the pod's role, as boto3 finds them).
+TRANSFERS_STORAGE = env.str("TRANSFERS_STORAGE", default="local")
+TRANSFERS_ROOT = env("TRANSFERS_ROOT", default="") or str(BASE_DIR / "var" / "transfers")
+if TRANSFERS_STORAGE == "local":
+    STORAGES["transfers"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": TRANSFERS_ROOT},
+    }
+elif TRANSFERS_STORAGE == "s3":
+    STORAGES["transfers"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"location": "transfers", "file_overwrite": False},
+    }
+    AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+    AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default="") or None
+    AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default="") or None
+    AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", default="") or None
+    AWS_S3_SIGNATURE_VERSION = "s3v4"
+else:
+    raise ImproperlyConfigured(f"TRANSFERS_STORAGE is local or s3, not {TRANSFERS_STORAGE!r}")
+# Exports: deleted this many hours after they were asked for; a download link works for
+# this many seconds (read the export again for a new one); issues read per query.
+EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=24)
+EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=600)
+EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=500)
+# Imports: the largest file taken, the longest record (one issue with its comments: a
+# line of JSONL or CSV, an element of GitHub's array), comments and history entries per
+# issue, entries per list of a report.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=64 * 1024 * 1024)
+IMPORT_MAX_RECORD_BYTES = env.int("IMPORT_MAX_RECORD_BYTES", default=2 * 1024 * 1024)
+IMPORT_MAX_COMMENTS = env.int("IMPORT_MAX_COMMENTS", default=1000)
+IMPORT_MAX_HISTORY = env.int("IMPORT_MAX_HISTORY", default=5000)
+IMPORT_REPORT_ITEMS = env.int("IMPORT_REPORT_ITEMS", default=100)
+# The import job: issues per transaction, the pause between two (the API's writes go
+# between), and how long one task runs before it queues the rest behind other tasks.
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=100)
+IMPORT_BATCH_PAUSE = env.float("IMPORT_BATCH_PAUSE", default=0.05)
+IMPORT_SLICE_SECONDS = env.int("IMPORT_SLICE_SECONDS", default=60)
+# Finished imports (their reports) are forgotten after this many days; the issues stay.
+IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
+# A queued or running job with no sign of life for this long is started again.
+TRANSFERS_STALL_SECONDS = env.int("TRANSFERS_STALL_SECONDS", default=600)
+# The Celery queue of export and import jobs: blank is the default queue; a name routes
+# them there, for workers started with `-Q <name>` (keeping them off the webhook workers).
+TRANSFERS_QUEUE = env.str("TRANSFERS_QUEUE", default="")
+if TRANSFERS_QUEUE:
+    CELERY_TASK_ROUTES = {
+        "transfers.tasks.run_export": {"queue": TRANSFERS_QUEUE},
+        "transfers.tasks.run_import": {"queue": TRANSFERS_QUEUE},
+    }

@@ -1,5 +1,7 @@
 """Settings for the test suite."""
 
+import tempfile
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, REST_FRAMEWORK, SIGNING_KEYS, STORAGES
 
@@ -32,6 +34,13 @@ STORAGES = {
 }
 # ... so WhiteNoise looks files up per request instead of scanning a STATIC_ROOT at start.
 WHITENOISE_AUTOREFRESH = True
+# Exports and uploaded imports in a folder of this run's own.
+STORAGES["transfers"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": tempfile.mkdtemp(prefix="tracker-transfers-")},
+}
+# Import jobs do not pause between batches in tests.
+IMPORT_BATCH_PAUSE = 0
 
 # Celery tasks run in the calling thread (on commit, as in production): tests see their
 # effects, and a task's error fails the test.
