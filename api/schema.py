@@ -148,9 +148,12 @@ PUBLIC_PATHS = {
     "/api/v1/auth/login",
     "/api/v1/auth/refresh",
     "/.well-known/jwks.json",
+    "/api/v1/exports/{export_id}/download",
 }
 # Public endpoints that still check credentials (a password, a refresh token): 401.
 CREDENTIAL_PATHS = {"/api/v1/auth/login", "/api/v1/auth/refresh"}
+# Public endpoints behind a signed link that expires: 403 for a link that is not valid.
+SIGNED_PATHS = {"/api/v1/exports/{export_id}/download"}
 # Answered from the keys in memory: never the 503 of a database that cannot be reached.
 NO_DATABASE_PATHS = {"/.well-known/jwks.json"}
 CREATE_PATHS = {
@@ -243,6 +246,8 @@ def _codes_for(path: str, method: str, operation: dict) -> list[str]:
         codes += ["401", "403"]
     elif path in CREDENTIAL_PATHS:
         codes.append("401")
+    elif path in SIGNED_PATHS:
+        codes.append("403")
     query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
     if "{" in path or "page" in query:  # a page past the last one is a 404 too
         codes.append("404")

@@ -136,6 +136,10 @@ class Import(models.Model):
     def __str__(self):
         return f"Import {self.pk} ({self.format})"
 
+    @property
+    def report_or_none(self) -> dict | None:
+        return self.report or None
+
 
 class ImportedIssue(models.Model):
     """Where an imported issue came from: the format it arrived in and its id there (a

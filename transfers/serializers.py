@@ -218,7 +218,7 @@ class ImportSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     progress = ImportProgressSerializer(source="*", read_only=True)
     counts = ImportCountsSerializer(source="*", read_only=True)
-    report = ImportReportSerializer(read_only=True)
+    report = ImportReportSerializer(source="report_or_none", read_only=True, allow_null=True)
 
     class Meta:
         model = Import

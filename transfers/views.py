@@ -118,7 +118,6 @@ class ExportFileViewSet(StrictQueryMixin, viewsets.GenericViewSet):
                 OpenApiTypes.BINARY, description="The file."
             ),
         },
-        auth=[],
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def download(self, request, export_id=None):

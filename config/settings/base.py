@@ -252,6 +252,10 @@ SPECTACULAR_SETTINGS = {
         "IssueTypeEnum": "issues.models.Issue.Type",
         "EventTypeEnum": "events.models.Event.Type",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        # Exports and imports share their statuses (transfers/models.py).
+        "TransferStatusEnum": "transfers.models.Export.Status",
+        "ExportFormatEnum": "transfers.models.Export.Format",
+        "ImportFormatEnum": "transfers.models.Import.Format",
     },
 }
 

@@ -12,6 +12,8 @@ cannot see the project) and changes nothing.
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
@@ -25,6 +27,7 @@ from tests.factories import (
     ProjectFactory,
     UserFactory,
 )
+from transfers.models import Export, Import
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +45,8 @@ class Scene:
     viewer: object  # a viewer member, for membership changes
     co_owner: object  # a second owner, so owners may leave or be demoted
     stranger: object  # in no project, for adding members
+    export: Export  # the actor's when the relation is "own"
+    imp: Import
 
 
 # The status each action is tried from, and the status it moves the issue to.
@@ -109,6 +114,18 @@ PROBES = {
     "comment": lambda s: ("post", f"{I(s)}/comments", {"body": "Hi"}),
     "edit_comment": lambda s: ("patch", f"/api/v1/comments/{s.comment.pk}", {"body": "Edited"}),
     "delete_comment": lambda s: ("delete", f"/api/v1/comments/{s.comment.pk}", None),
+    "export_issues": lambda s: ("post", f"{P(s)}/exports", {"format": "csv"}),
+    "view_export": lambda s: ("get", f"/api/v1/exports/{s.export.pk}", None),
+    "import_issues": lambda s: (
+        "post",
+        f"{P(s)}/imports",
+        {
+            "format": "jsonl",
+            "file": SimpleUploadedFile("i.jsonl", b'{"key": "A-1", "title": "x"}'),
+        },
+        "multipart",
+    ),
+    "view_imports": lambda s: ("get", f"/api/v1/imports/{s.imp.pk}", None),
     "view_webhooks": lambda s: ("get", f"{P(s)}/webhooks", None),
     "manage_webhooks": lambda s: (
         "post",
@@ -122,6 +139,7 @@ def relations_of(action: str) -> list[str]:
     """The relations worth trying for an action: none, and each its right names."""
     kinds = {"none"}
     for relation in RIGHTS[action].relations:
+        # own: the actor reported the issue, wrote the comment, asked for the export...
         kinds.add("assignee" if relation in (Relation.ASSIGNEE, Relation.NOT_ASSIGNEE) else "own")
     if action == "leave_project":
         kinds = {"own"}  # leaving someone else's membership is manage_members
@@ -159,6 +177,11 @@ def make_scene(caller: str, action: str, relation: str, archived: bool) -> Scene
     if issue.status == "closed":
         Issue.objects.filter(pk=issue.pk).update(resolution="fixed")
     comment = CommentFactory(issue=issue, author=actor if relation == "own" else owner)
+    done = {"status": "done", "expires_at": timezone.now() + timezone.timedelta(hours=1)}
+    export = Export.objects.create(
+        project=project, requested_by=actor if relation == "own" else owner, format="csv", **done
+    )
+    imp = Import.objects.create(project=project, requested_by=owner, format="csv", status="done")
     if archived:
         Project.objects.filter(pk=project.pk).update(archived_at="2030-01-01T00:00:00Z")
         project.refresh_from_db()
@@ -171,12 +194,14 @@ def make_scene(caller: str, action: str, relation: str, archived: bool) -> Scene
         viewer=viewer,
         co_owner=co_owner,
         stranger=UserFactory(),
+        export=export,
+        imp=imp,
     )
 
 
 def holds(relation_name: str, scene: Scene, relation: str) -> bool:
     """Whether a relation `/permissions/me` names holds for the object the probe acts on."""
-    if relation_name in ("reporter", "author", "self"):
+    if relation_name in ("reporter", "author", "self", "requester"):
         return relation == "own"
     if relation_name == "assignee":
         return relation == "assignee"
@@ -192,6 +217,8 @@ def snapshot():
         list(Comment.objects.order_by("pk").values_list("body", flat=True)),
         IssueEvent.objects.count(),
         Webhook.objects.count(),
+        Export.objects.count(),
+        Import.objects.count(),
     )
 
 
@@ -213,9 +240,9 @@ def test_permissions_me_agrees_with_the_endpoint(client_for, action, caller, rel
             holds(name, scene, relation) for name in body["conditional_actions"].get(action, [])
         )
 
-    method, url, data = PROBES[action](scene)
+    method, url, data, *format = PROBES[action](scene)
     before = snapshot()
-    response = getattr(client, method)(url, data, format="json")
+    response = getattr(client, method)(url, data, format=format[0] if format else "json")
 
     context = (action, caller, relation, archived, response.status_code, response.content[:300])
     if promised:

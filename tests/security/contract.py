@@ -11,6 +11,8 @@ from events.outbox import event_emit
 from projects.models import Role
 from projects.services import bot_create
 from tests.factories import CommentFactory, IssueFactory, LabelFactory
+from transfers.models import Import
+from transfers.services import export_create
 from webhooks import services as webhooks
 from webhooks.models import Delivery
 
@@ -44,6 +46,8 @@ def url_filler(project, owner, member):
     own_token, _ = pat_create(user=owner, name="contract", scopes=["read"])
     bot = bot_create(project=project, name="contract", role=Role.DEVELOPER, actor=owner).user
     bot_token, _ = pat_create(user=bot, name="contract", scopes=["read"], projects=[project])
+    export = export_create(project=project, requested_by=owner, format="csv", filters={})
+    imported = Import.objects.create(project=project, requested_by=owner, format="csv")
 
     def fill(path: str) -> str:
         under_bots = "/bots/" in path
@@ -56,6 +60,8 @@ def url_filler(project, owner, member):
             "webhook_id": webhook.pk,
             "delivery_id": delivery.pk,
             "token_id": bot_token.pk if under_bots else own_token.pk,
+            "export_id": export.pk,
+            "import_id": imported.pk,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
@@ -26,6 +27,7 @@ from tests.factories import (
     ProjectFactory,
     UserFactory,
 )
+from transfers.models import Export, Import
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +57,7 @@ class Scene:
     comment: Comment  # someone else's
     own_comment: Comment  # the actor's (written before any demotion)
     label: Label
+    imp: Import  # the owner's
 
 
 def make_scene(role: Role | None, archived: bool = False) -> Scene:
@@ -89,6 +92,9 @@ def make_scene(role: Role | None, archived: bool = False) -> Scene:
         comment=CommentFactory(issue=issue, author=owner),
         own_comment=CommentFactory(issue=issue, author=actor),
         label=LabelFactory(project=project),
+        imp=Import.objects.create(
+            project=project, requested_by=owner, format="csv", status="done"
+        ),
     )
 
 
@@ -171,6 +177,18 @@ REQUESTS = {
     ],
     "archive_project": [("post", lambda s: f"{P(s)}/archive", None)],
     "delete_project": [("delete", lambda s: P(s), None)],
+    "export_issues": [("post", lambda s: f"{P(s)}/exports", lambda s: {"format": "csv"})],
+    "import_issues": [
+        (
+            "post",
+            lambda s: f"{P(s)}/imports",
+            lambda s: {
+                "format": "jsonl",
+                "file": SimpleUploadedFile("i.jsonl", b'{"key": "A-1", "title": "x"}'),
+            },
+        ),
+    ],
+    "view_imports": [("get", lambda s: f"/api/v1/imports/{s.imp.pk}", None)],
 }
 CASES = [
     (action, index) for action, requests in REQUESTS.items() for index in range(len(requests))
@@ -190,11 +208,16 @@ def snapshot():
         IssueEvent.objects.count(),
         get_user_model().objects.count(),
         Webhook.objects.count(),
+        Export.objects.count(),
+        Import.objects.count(),
     )
 
 
 def _call(client, scene, method, url, body):
-    return getattr(client, method)(url(scene), body(scene) if body else None, format="json")
+    data = body(scene) if body else None
+    # A file goes as a file: multipart (imports take nothing else).
+    upload = data and any(isinstance(v, SimpleUploadedFile) for v in data.values())
+    return getattr(client, method)(url(scene), data, format="multipart" if upload else "json")
 
 
 # What a role alone grants: the right needs no relation to the object.
@@ -259,7 +282,13 @@ def test_an_archived_project_refuses_every_write_but_unarchiving_and_deleting(
     method, url, body = REQUESTS[action][index]
     before = snapshot()
     response = _call(client_for(scene.actor), scene, method, url, body)
-    if action in ("archive_project", "delete_project", "view_webhooks"):
+    if action in (
+        "archive_project",
+        "delete_project",
+        "view_webhooks",
+        "export_issues",
+        "view_imports",
+    ):
         assert 200 <= response.status_code < 300
         return
     assert response.status_code == 403, (action, url(scene), response.content)

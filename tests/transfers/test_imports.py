@@ -675,3 +675,24 @@ def test_starting_imports_is_throttled_per_user(project, client, settings):
     assert int(throttled["Retry-After"]) > 0
     # Reading the API goes on.
     assert client.get(f"/api/v1/projects/{project.key}/issues").status_code == 200
+
+
+def test_a_multipart_field_that_is_not_utf8_is_a_400_naming_it(project, client):
+    boundary = "XyZ"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="format"\r\n\r\n'.encode()
+        + b"json\xffl\r\n"
+        + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="i.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        + b'{"key": "A-1", "title": "x"}\n\r\n'
+        + f"--{boundary}--\r\n".encode()
+    )
+    answer = client.generic(
+        "POST",
+        f"/api/v1/projects/{project.key}/imports",
+        body,
+        f"multipart/form-data; boundary={boundary}",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == "format"
+    assert answer.json()["errors"][0]["code"] == "invalid_unicode"
