@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
-from django.urls import Resolver404, resolve
+from django.urls import resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.exceptions import PROBLEM_CONTENT_TYPE, invalid_input, not_found, problem
@@ -59,34 +59,26 @@ class InternalEndpointsMiddleware:
         return match.func(request, *match.args, **match.kwargs)
 
 
-def _view_body_limit(request) -> int | None:
-    """The body limit the view at this path declares (`request_body_max_bytes`: an upload
-    endpoint's), or None."""
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
-        return None
-    view = getattr(match.func, "cls", None)
-    limit = getattr(view, "request_body_max_bytes", None)
-    return limit() if callable(limit) else limit
-
-
 class RequestBodyLimitMiddleware:
-    """Refuse bodies over REQUEST_BODY_MAX_BYTES with 413 before anything reads them; a view
-    that takes uploads (imports) declares its own, larger, limit."""
+    """Refuse a body larger than its view takes with 413, before anything reads it.
+
+    The limit is REQUEST_BODY_MAX_BYTES unless the view declares its own for the request:
+    a class method `request_body_limit(request, action) -> int | None` on the view's class
+    (uploads take a file's size; None keeps the setting). Checked once the URL is resolved
+    (`process_view`), so the view, not a table of paths here, says what it takes."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.REQUEST_BODY_MAX_BYTES
-        if length > limit:
-            # Only for bodies over the general limit: other requests resolve nothing here.
-            limit = max(limit, _view_body_limit(request) or 0)
+        limit = self.limit_for(request, view_func)
         if length > limit:
             body = problem(
                 413,
@@ -95,7 +87,18 @@ class RequestBodyLimitMiddleware:
                 request.path,
             )
             return JsonResponse(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
-        return self.get_response(request)
+        return None
+
+    @staticmethod
+    def limit_for(request, view_func) -> int:
+        declared = getattr(getattr(view_func, "cls", None), "request_body_limit", None)
+        if declared is not None:
+            # A viewset's function knows which action each method runs.
+            action = (getattr(view_func, "actions", None) or {}).get(request.method.lower())
+            limit = declared(request, action)
+            if limit is not None:
+                return limit
+        return settings.REQUEST_BODY_MAX_BYTES
 
 
 class NulInPathMiddleware:

@@ -321,6 +321,12 @@ class _JsonStream:
                 raise FileRefused(
                     f"not valid JSON: {_reason(e)}{size}.", line=at, code="invalid_json"
                 ) from e
+            if end - self.pos > self.limit:
+                raise FileRefused(
+                    f"an issue over {self.limit} characters (IMPORT_MAX_RECORD_BYTES).",
+                    line=self.line,
+                    code="line_too_long",
+                )
             line = self.line
             self.line += self.buffer.count("\n", self.pos, end)
             self.pos = end

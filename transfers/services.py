@@ -202,7 +202,7 @@ def _export_snapshot(export: Export, out) -> dict:
     snapshot = connection.vendor == "postgresql"
     progress = _Progress(export, separate=snapshot)
     outermost = not connection.in_atomic_block
-    counts = {"written": 0, "comments": 0, "history": 0}
+    counts = {"total": None, "written": 0, "comments": 0, "history": 0}
     try:
         with transaction.atomic() if snapshot else nullcontext():
             if snapshot and outermost:
@@ -211,7 +211,8 @@ def _export_snapshot(export: Export, out) -> dict:
             issues = exporting.issues_selected(
                 project=export.project, user=export.requested_by, filters=export.filters
             )
-            progress(total=issues.count(), written=0)
+            counts["total"] = issues.count()
+            progress(**counts)
             writer = exporting.WRITERS[export.format](out, export.project.key, export.bom)
             for batch in exporting.issue_batches(
                 issues, include=set(export.include), size=settings.EXPORT_BATCH_SIZE

