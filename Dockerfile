@@ -41,6 +41,10 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only DJANGO_SETTINGS_MODULE=config.settings.base \
     python manage.py collectstatic --noinput
 
+# Exports and uploaded imports when they are kept on disk (TRANSFERS_ROOT; Compose mounts a
+# volume here, which takes this owner): the one folder the service writes.
+RUN mkdir -p /var/lib/tracker/transfers && chown 10001:10001 /var/lib/tracker/transfers
+
 USER 10001:10001
 EXPOSE 8000
 

@@ -100,7 +100,11 @@ def issue_batches(issues, *, include, size: int) -> Iterator[list[dict]]:
     """The issues of `issues`, by number, `size` at a time, each as its JSONL object."""
     last = 0
     while True:
-        rows = list(issues.filter(number__gt=last).order_by("number").values(*ISSUE_FIELDS)[:size])
+        page = issues.filter(number__gt=last).order_by("number")
+        rows = [
+            dict(zip(ISSUE_FIELDS, row, strict=True))
+            for row in page.values_list(*ISSUE_FIELDS)[:size]
+        ]
         if not rows:
             return
         last = rows[-1]["number"]

@@ -34,9 +34,14 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED = re.compile(r"'*[=+\-@\t\r]")
 
 
+_FIRST = frozenset("'=+-@\t\r")
+
+
 def csv_escape(value: str) -> str:
     """A cell a spreadsheet shows as text: `=1+1` becomes `'=1+1`. Text that already starts
     with quotes before a trigger gets one more, so csv_unescape gives back exactly it."""
+    if not value or value[0] not in _FIRST:  # most cells: no regular expression
+        return value
     return f"'{value}" if _ESCAPED.match(value) else value
 
 
