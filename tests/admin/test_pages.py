@@ -14,6 +14,8 @@ from issues.models import Issue, IssueEvent
 from issues.services import issue_comment, issue_create, label_create
 from projects.services import project_create
 from tests.factories import UserFactory
+from transfers.models import Export, Import
+from transfers.services import export_create
 from webhooks.models import Delivery, Webhook
 from webhooks.services import event_relay, webhook_create
 
@@ -31,6 +33,8 @@ READ_ONLY = {
     Delivery,
     Webhook,
     PersonalAccessToken,
+    Export,
+    Import,
 }
 
 
@@ -64,6 +68,8 @@ def everything(site_admin, member_of):
     # The deliveries of the last change, as a worker's relay makes them.
     event_relay(event_id=Event.objects.order_by("pk").last().pk)
     Group.objects.create(name="operators")
+    export_create(project=project, requested_by=owner, format="csv", filters={})
+    Import.objects.create(project=project, requested_by=owner, format="csv", status="done")
 
 
 def test_every_model_is_in_the_admin():

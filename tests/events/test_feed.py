@@ -49,6 +49,7 @@ def test_events_come_oldest_first_as_recorded(api, mine, user):
             "created_at": first.created_at.isoformat().replace("+00:00", "Z"),
             "data": {"id": 1},
             "changes": None,
+            "bulk_id": None,
         },
         {
             "id": second.pk,
@@ -58,6 +59,7 @@ def test_events_come_oldest_first_as_recorded(api, mine, user):
             "created_at": second.created_at.isoformat().replace("+00:00", "Z"),
             "data": {"id": 1},
             "changes": {"title": "old"},
+            "bulk_id": None,
         },
     ]
     assert body["has_more"] is False
