@@ -21,6 +21,12 @@ With PostgreSQL running locally it
 --pgbouncer runs the job through a PgBouncer in transaction pooling mode
 (DATABASE_POOLER=pgbouncer: no server-side cursors), as production may.
 
+--import N then imports N issues (JSONL, a comment each) into a new project of the same
+database with the import job (transfers.services.import_run, default batch and pause),
+while another thread creates an issue in the big project every 50 ms through
+issues.services.issue_create, as the API would: it prints the import's issues per second
+and those creates' latency before and during the import.
+
 Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres, the
 server where the database is created), BENCH_DATABASE (default tracker_h28x_bench).
 """
@@ -225,6 +231,91 @@ def work(export_id: int) -> dict:
     }
 
 
+def import_while_writing(issues: int) -> dict:
+    """Import `issues` issues while another thread keeps creating issues; time both."""
+    import statistics
+    import threading
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+
+    from issues.services import issue_create
+    from projects.models import Membership, Project
+    from transfers.services import import_create, import_run
+
+    big = Project.objects.get(key=PROJECT)
+    owner = big.created_by
+    Project.objects.filter(key="IMP").delete()  # an earlier run's
+    target = Project.objects.create(key="IMP", name="Imported")
+    Membership.objects.create(project=target, user=owner, role=50)
+    lines = [
+        json.dumps(
+            {
+                "key": f"X-{n}",
+                "title": f"Imported issue {n}",
+                "description": "Some words. " * 20,
+                "reporter": owner.username,
+                "labels": ["imported"],
+                "comments": [
+                    {
+                        "author": owner.username,
+                        "body": "A comment.",
+                        "created_at": "2024-01-01T00:00:00Z",
+                    }
+                ],
+            }
+        )
+        for n in range(issues)
+    ]
+    upload = SimpleUploadedFile("x.jsonl", ("\n".join(lines) + "\n").encode())
+    latencies, stop = {"before": [], "during": []}, threading.Event()
+    phase = ["before"]
+
+    def writer():
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                issue_create(project=big, reporter=owner, title="Created during the import")
+                latencies[phase[0]].append(time.monotonic() - started)
+                time.sleep(0.05)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(3)
+    phase[0] = "during"
+    started = time.monotonic()
+    imp = import_create(project=target, importer=owner, format="jsonl", upload=upload)
+    checked = time.monotonic() - started
+    while import_run(import_id=imp.pk):
+        pass
+    seconds = time.monotonic() - started
+    stop.set()
+    thread.join()
+    imp.refresh_from_db()
+
+    def ms(values, q):
+        if not values:
+            return None
+        return round(
+            1000 * (max(values) if q == 100 else statistics.quantiles(values, n=100)[q - 1]), 1
+        )
+
+    return {
+        "status": imp.status,
+        "error": imp.error,
+        "created": imp.created,
+        "check_seconds": round(checked, 1),
+        "seconds": round(seconds, 1),
+        "per_second": round(imp.created / seconds),
+        "creates": {
+            phase: {"n": len(v), "p50": ms(v, 50), "p95": ms(v, 95), "max": ms(v, 100)}
+            for phase, v in latencies.items()
+        },
+    }
+
+
 # -- the parent: measuring ------------------------------------------------------------------
 
 
@@ -292,21 +383,41 @@ def mib(kib) -> str:
     return "-" if kib is None else f"{kib / 1024:.0f}"
 
 
+def print_exports(rows) -> None:
+    header = (
+        "| export | issues/s | seconds | file MiB | loaded | at 10% | at 50% | at 90% | peak |"
+    )
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for format, include, r in rows:
+        name = format + (f" + {', '.join(include)}" if include else "")
+        print(
+            f"| {name} | {r['issues'] / r['seconds']:,.0f} | {r['seconds']:.1f} | "
+            f"{r['bytes'] / 2**20:.0f} | {mib(r['ready_kib'])} | {mib(r['at'][10])} | "
+            f"{mib(r['at'][50])} | {mib(r['at'][90])} | {mib(r['peak_kib'])} |"
+        )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=100_000)
     parser.add_argument("--reuse-db", action="store_true")
     parser.add_argument("--pgbouncer", action="store_true")
+    parser.add_argument("--import", dest="imports", type=int, default=0)
+    parser.add_argument("--no-exports", action="store_true", help="only the import")
+    parser.add_argument("--import-run", type=int, help=argparse.SUPPRESS)  # child
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # child: seed
     parser.add_argument("--ask", nargs=2, help=argparse.SUPPRESS)  # child: format, include
     parser.add_argument("--work", type=int, help=argparse.SUPPRESS)  # child: run the job
     args = parser.parse_args(argv)
 
-    if args.seed or args.ask or args.work:
+    if args.seed or args.ask or args.work or args.import_run:
         import django
 
         django.setup()
-        if args.seed:
+        if args.import_run:
+            print(json.dumps(import_while_writing(args.import_run)))
+        elif args.seed:
             print(json.dumps(seed(args.seed)))
         elif args.ask:
             include = [i for i in args.ask[1].split(",") if i]
@@ -336,8 +447,8 @@ def main(argv=None) -> int:
             bouncer.start()
             env = {**env, "DATABASE_URL": bouncer.url(DATABASE), "DATABASE_POOLER": "pgbouncer"}
         try:
-            rows = []
-            for format, include in CASES:
+            rows, imported = [], None
+            for format, include in [] if args.no_exports else CASES:
                 export_id = json.loads(
                     run_python([__file__, "--ask", format, ",".join(include)], env, True)
                 )
@@ -345,23 +456,32 @@ def main(argv=None) -> int:
                 if result["status"] != "done":
                     sys.exit(f"The export failed: {result['error']}")
                 rows.append((format, include, result))
+            if args.imports:
+                imported = json.loads(
+                    run_python([__file__, "--import-run", str(args.imports)], env, True)
+                )
         finally:
             if bouncer is not None:
                 bouncer.stop()
 
-    through = " through PgBouncer (transaction pooling)" if args.pgbouncer else ""
-    print(f"\nExports of {args.issues:,} issues{through}; worker memory in MiB (RSS)\n")
-    header = (
-        "| export | issues/s | seconds | file MiB | loaded | at 10% | at 50% | at 90% | peak |"
-    )
-    print(header)
-    print("|---" * (header.count("|") - 1) + "|")
-    for format, include, r in rows:
-        name = format + (f" + {', '.join(include)}" if include else "")
+    if rows:
+        through = " through PgBouncer (transaction pooling)" if args.pgbouncer else ""
+        print(f"\nExports of {args.issues:,} issues{through}; worker memory in MiB (RSS)\n")
+        print_exports(rows)
+    if imported:
+        if imported["status"] != "done":
+            sys.exit(f"The import failed: {imported['error']}")
         print(
-            f"| {name} | {r['issues'] / r['seconds']:,.0f} | {r['seconds']:.1f} | "
-            f"{r['bytes'] / 2**20:.0f} | {mib(r['ready_kib'])} | {mib(r['at'][10])} | "
-            f"{mib(r['at'][50])} | {mib(r['at'][90])} | {mib(r['peak_kib'])} |"
+            f"\nImport of {imported['created']:,} issues (a comment each): checked in "
+            f"{imported['check_seconds']} s, done in {imported['seconds']} s, "
+            f"{imported['per_second']:,} issues/s."
+        )
+        print(
+            "Issue creates meanwhile, ms: "
+            + "; ".join(
+                f"{phase}: n={c['n']} p50={c['p50']} p95={c['p95']} max={c['max']}"
+                for phase, c in imported["creates"].items()
+            )
         )
     return 0
 

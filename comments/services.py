@@ -62,18 +62,20 @@ def comment_delete(*, comment: Comment, actor=None) -> None:
 
 @transaction.atomic(savepoint=False)
 def comment_import(
-    *, issue, author, body: str, created_at, updated_at=None, edited: bool = False, actor=None
+    *, issue, author, body: str, created_at=None, updated_at=None, edited: bool = False, actor=None
 ) -> Comment:
     """A comment brought in by an import (issues.services.issue_import): as comment_create,
-    keeping the times it had where it came from; `actor` (the importer) made the change."""
+    keeping the times it had where it came from (if known); `actor` (the importer) made the
+    change."""
     project_ensure_active(project=issue.project)
     comment = Comment(issue=issue, author=author, body=body, edited=edited)
     comment.full_clean(exclude=["issue", "author"])
     comment.save()
-    # auto_now_add and auto_now stamp every save; the original times replace them.
-    comment.created_at, comment.updated_at = created_at, updated_at or created_at
-    Comment.objects.filter(pk=comment.pk).update(
-        created_at=comment.created_at, updated_at=comment.updated_at
-    )
+    if created_at is not None:
+        # auto_now_add and auto_now stamp every save; the original times replace them.
+        comment.created_at, comment.updated_at = created_at, updated_at or created_at
+        Comment.objects.filter(pk=comment.pk).update(
+            created_at=comment.created_at, updated_at=comment.updated_at
+        )
     _emit(Event.Type.COMMENT_CREATED, comment, actor)
     return comment

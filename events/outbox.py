@@ -41,6 +41,33 @@ def event_batch(bulk_id: uuid.UUID | None = None):
         _current_bulk_id.reset(token)
 
 
+# Events held back by events_deferred, to be written at its end; None outside one.
+_deferred: ContextVar[list | None] = ContextVar("deferred_events", default=None)
+
+
+@contextmanager
+def events_deferred():
+    """Hold back the events emitted in the block and write them all at its end, in one
+    statement, inside the caller's transaction. Writing an event takes the lock that makes
+    ids follow commit order (_serialize_event_ids) until the transaction commits: a batch
+    of many changes (an import's) that wrote its events as it went would hold every other
+    writer of the API off for the whole batch; this way, for its last moment only. If the
+    block raises, nothing is written (its transaction is rolled back anyway)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("events_deferred must run inside the transaction of the changes.")
+    pending: list[Event] = []
+    token = _deferred.set(pending)
+    try:
+        yield pending
+    finally:
+        _deferred.reset(token)
+    if pending:
+        _serialize_event_ids()
+        Event.objects.bulk_create(pending)
+        for event in pending:
+            transaction.on_commit(partial(enqueue, RELAY_TASK, event.pk), robust=True)
+
+
 def event_emit(
     *,
     type: str,
@@ -52,11 +79,11 @@ def event_emit(
 ) -> Event:
     """Record that `actor` changed something in `project` (None for none); in the caller's
     transaction. `bulk_id` names the batch the change is part of (default: the current
-    event_batch's, if any)."""
+    event_batch's, if any). Inside events_deferred, the event is written at its end (and
+    has no id until then)."""
     if not connection.in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change.")
-    _serialize_event_ids()
-    event = Event.objects.create(
+    event = Event(
         type=type,
         project=project,
         project_key=project.key if project is not None else "",
@@ -65,6 +92,12 @@ def event_emit(
         changes=changes,
         bulk_id=bulk_id or _current_bulk_id.get(),
     )
+    pending = _deferred.get()
+    if pending is not None and event.type != Event.Type.PROJECT_DELETED:
+        pending.append(event)
+        return event
+    _serialize_event_ids()
+    event.save(force_insert=True)
     if event.type == Event.Type.PROJECT_DELETED:
         # Relayed in this transaction, while the project's webhooks are still found by it
         # (they outlive it until their deliveries are done); sent once it commits.

@@ -17,7 +17,7 @@ from rest_framework.exceptions import ValidationError
 
 from api.errors import Conflict, DomainError, NotAllowed
 from config.celery import enqueue
-from events.outbox import event_batch
+from events.outbox import event_batch, events_deferred
 from projects.models import Project
 from projects.rights import refusal
 
@@ -329,9 +329,12 @@ def _import_batch(imp: Import, position: int, batch: list, people) -> bool:
     refused = refusal(locked.requested_by, locked.project, "import_issues")
     if refused is not None:
         raise NotAllowed(refused.message)
-    result = importing.write_batch(
-        imp=locked, rows=batch, people=people, importer=locked.requested_by
-    )
+    # The batch's events are written at its end: the API's other writers wait for the
+    # outbox's lock a moment, not for the whole batch (events.outbox.events_deferred).
+    with events_deferred():
+        result = importing.write_batch(
+            imp=locked, rows=batch, people=people, importer=locked.requested_by
+        )
     locked.processed = position + len(batch)
     locked.created += result.created
     locked.skipped += result.skipped

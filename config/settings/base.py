@@ -401,7 +401,7 @@ IMPORT_MAX_HISTORY = env.int("IMPORT_MAX_HISTORY", default=5000)
 IMPORT_REPORT_ITEMS = env.int("IMPORT_REPORT_ITEMS", default=100)
 # The import job: issues per transaction, the pause between two (the API's writes go
 # between), and how long one task runs before it queues the rest behind other tasks.
-IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=100)
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=50)
 IMPORT_BATCH_PAUSE = env.float("IMPORT_BATCH_PAUSE", default=0.05)
 IMPORT_SLICE_SECONDS = env.int("IMPORT_SLICE_SECONDS", default=60)
 # Finished imports (their reports) are forgotten after this many days; the issues stay.

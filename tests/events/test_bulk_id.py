@@ -53,3 +53,32 @@ def test_the_feed_shows_and_filters_by_bulk_id(project, client_for):
 
     assert [e["bulk_id"] for e in everything] == [str(bulk_id), str(bulk_id), None]
     assert [e["id"] for e in batch] == [e["id"] for e in everything[:2]]
+
+
+def test_deferred_events_are_written_together_at_the_end_of_the_block(project):
+    from events.outbox import events_deferred
+
+    with transaction.atomic():
+        with events_deferred() as pending:
+            first = event_emit(type="project.updated", project=project, actor=None, data={})
+            second = event_emit(type="project.updated", project=project, actor=None, data={})
+            assert first.pk is None and not Event.objects.exists()
+            assert pending == [first, second]
+        assert [e.pk for e in Event.objects.order_by("id")] == [first.pk, second.pk]
+
+
+def test_deferred_events_of_a_block_that_fails_are_never_written(project):
+    from events.outbox import events_deferred
+
+    with pytest.raises(ValueError), transaction.atomic(), events_deferred():
+        event_emit(type="project.updated", project=project, actor=None, data={})
+        raise ValueError("the change failed")
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_are_deferred_only_inside_a_transaction(project):
+    from events.outbox import events_deferred
+
+    with pytest.raises(RuntimeError), events_deferred():
+        pass

@@ -221,3 +221,36 @@ def test_an_export_replaced_by_a_later_attempt_records_nothing(
     export.refresh_from_db()
     assert (export.status, export.file) == ("running", "")
     assert not list((_transfers_storage / "exports").iterdir())
+
+
+def test_an_imported_issue_costs_a_fixed_number_of_statements(
+    project, owner, settings, django_assert_max_num_queries
+):
+    """Per issue with a label and a comment: its number, the issue, its label, the comment
+    and its times, its history, its origin, and a savepoint; the batch's events in one
+    statement at its end. The budget does not grow with the batch beyond that."""
+    settings.IMPORT_BATCH_SIZE = 1000
+
+    def run(issues):
+        content = jsonl(
+            [
+                {
+                    "key": f"K{issues}-{n}",
+                    "title": "x",
+                    "labels": ["a"],
+                    "comments": [{"author": None, "body": "c"}],
+                }
+                for n in range(issues)
+            ]
+        )
+        imp = services.import_create(
+            project=project, importer=owner, format="jsonl", upload=upload(content)
+        )
+        services.import_run(import_id=imp.pk)
+        imp.refresh_from_db()
+        assert imp.created == issues
+
+    with django_assert_max_num_queries(20 + 9 * 10):
+        run(10)
+    with django_assert_max_num_queries(20 + 9 * 50):
+        run(50)
