@@ -1049,8 +1049,7 @@ def main(argv=None) -> int:
 
         bouncer = None
         if args.pgbouncer:
-            sys.path.insert(0, str(ROOT / "scripts"))
-            from pgbouncer import PgBouncer  # a script, as smoke_production.py, not a package
+            from harness.pgbouncer import PgBouncer
 
             # Seeding and migrating above went to PostgreSQL directly; the server does not.
             tmp.chmod(0o711)  # PgBouncer runs as postgres when this runs as root

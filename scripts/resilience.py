@@ -65,18 +65,13 @@ from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pgbouncer import PgBouncer  # a sibling script, as below
-from smoke_production import (  # a sibling script, not a package
-    HTTPS,
-    PASSWORD,
-    ROOT,
-    free_port,
-    image_command,
-    migrate_job_command,
-    production_env,
-    write_private_key,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness
+from harness import ROOT
+from harness.image import HTTPS, image_command, migrate_job_command, production_env
+from harness.pgbouncer import PgBouncer
+from harness.ports import free_port
+
+PASSWORD = "correct horse battery staple"  # noqa: S105
 
 SCENARIOS = ("load", "pg-restart", "redis-stop", "worker-kill", "webhooks")
 RECOVERY_PROMISE = 5.0  # seconds after the database is back
@@ -529,7 +524,7 @@ class Stack:
         if self.pgbouncer:
             self.pgbouncer.start()
             database_url = self.pgbouncer.url("tracker")
-        env = production_env(self.folder, database_url, self.key())
+        env = production_env(self.folder, database_url=database_url, redis_url=self.redis.url)
         if self.pgbouncer:
             env["DATABASE_POOLER"] = "pgbouncer"
         env.update(
@@ -559,9 +554,6 @@ class Stack:
             raise RuntimeError("gunicorn did not start:\n" + self.tail())
         self.owner = self.sign_up("owner")
         self.actors = self.bulk_users([f"client{i}" for i in range(self.client_count)], env)
-
-    def key(self) -> Path:
-        return write_private_key(self.folder)
 
     def bulk_users(self, names: list[str], env: dict[str, str]) -> list[Actor]:
         """Users with tokens, made in one process: signing each up through the API would
