@@ -34,6 +34,7 @@ from config.filters import (
     resolve_user,
 )
 from projects.models import Project
+from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
 
@@ -101,6 +102,10 @@ class IssueFilter(filters.FilterSet):
         model = Issue
         fields = []
 
+    def users(self):
+        """Whom a filter may name: a bot of a project the caller cannot see is unknown."""
+        return users_known_to(self.request.user)
+
     def filter_project(self, queryset, name, value):
         # The form has turned keys into projects (an empty queryset when the parameter is
         # absent); the default filter would compare keys with ids.
@@ -111,11 +116,13 @@ class IssueFilter(filters.FilterSet):
         return queryset.filter(priority__in=ranks)
 
     def filter_assignee(self, queryset, name, value):
-        user = resolve_user(self.request, name, value, allow_none=True)
+        user = resolve_user(self.request, name, value, allow_none=True, users=self.users())
         return queryset.filter(assignee=user) if user else queryset.filter(assignee=None)
 
     def filter_reporter(self, queryset, name, value):
-        return queryset.filter(reporter=resolve_user(self.request, name, value))
+        return queryset.filter(
+            reporter=resolve_user(self.request, name, value, users=self.users())
+        )
 
     def filter_labels(self, queryset, name, values):
         # Label names are unique per project regardless of case, and matched that way.
@@ -221,7 +228,8 @@ class IssueEventFilter(filters.FilterSet):
         fields = []
 
     def filter_actor(self, queryset, name, value):
-        return queryset.filter(actor=resolve_user(self.request, name, value))
+        users = users_known_to(self.request.user)
+        return queryset.filter(actor=resolve_user(self.request, name, value, users=users))
 
 
 class IssueOrderingFilter(StrictOrderingFilter):
