@@ -20,12 +20,12 @@ app.autodiscover_tasks()
 logger = logging.getLogger(__name__)
 
 
-def enqueue(name: str, *args) -> bool:
-    """Queue the task named `name`, by name so callers need not import its app. When the
-    broker is down, log and go on: what the task would do is in the database, and the
-    sweeper queues it again."""
+def enqueue(name: str, *args, eta=None) -> bool:
+    """Queue the task named `name` (to run at `eta`, if given), by name so callers need not
+    import its app. When the broker is down, log and go on: what the task would do is in the
+    database, and the sweeper queues it again."""
     try:
-        app.tasks[name].apply_async(args)
+        app.tasks[name].apply_async(args, eta=eta)
     except (OperationalError, OSError):
         logger.warning("Could not queue %s%r; the sweeper will.", name, args, exc_info=True)
         return False
