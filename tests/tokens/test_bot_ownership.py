@@ -270,6 +270,9 @@ def test_the_admin_neither_adds_a_bot_elsewhere_nor_makes_it_an_owner(priv, admi
         },
     )
 
+    page = admin.get(f"/admin/accounts/user/{bot.pk}/change/").content.decode()
+    assert f"{project.key}: {project.name}" in page  # its project, shown, not changeable
+    assert 'name="bot_project"' not in page
     assert any("another project's bot" in m for m in messages_of(elsewhere))
     assert "A bot cannot be an owner." in messages_of(owner_role)
     assert "A bot cannot be an owner." in messages_of(inline)
