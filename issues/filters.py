@@ -102,10 +102,6 @@ class IssueFilter(filters.FilterSet):
         model = Issue
         fields = []
 
-    def users(self):
-        """Whom a filter may name: a bot of a project the caller cannot see is unknown."""
-        return users_known_to(self.request.user)
-
     def filter_project(self, queryset, name, value):
         # The form has turned keys into projects (an empty queryset when the parameter is
         # absent); the default filter would compare keys with ids.
@@ -116,13 +112,14 @@ class IssueFilter(filters.FilterSet):
         return queryset.filter(priority__in=ranks)
 
     def filter_assignee(self, queryset, name, value):
-        user = resolve_user(self.request, name, value, allow_none=True, users=self.users())
+        # Not the bots of projects hidden from the caller: as unknown as a made-up name.
+        users = users_known_to(self.request.user)
+        user = resolve_user(self.request, name, value, allow_none=True, users=users)
         return queryset.filter(assignee=user) if user else queryset.filter(assignee=None)
 
     def filter_reporter(self, queryset, name, value):
-        return queryset.filter(
-            reporter=resolve_user(self.request, name, value, users=self.users())
-        )
+        users = users_known_to(self.request.user)
+        return queryset.filter(reporter=resolve_user(self.request, name, value, users=users))
 
     def filter_labels(self, queryset, name, values):
         # Label names are unique per project regardless of case, and matched that way.
