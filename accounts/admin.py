@@ -37,6 +37,9 @@ class UserAdmin(ServiceRefusalsAsMessages, DjangoUserAdmin):
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "first_name", "last_name")}),
         ("Access", {"fields": ("role", "is_active", "is_staff", "is_superuser", "sessions")}),
+        # A bot's project is set when the project creates it, never changed (a bot belongs
+        # to it, projects.services).
+        ("Bot", {"fields": ("type", "bot_project")}),
         (
             "Django permissions",
             {"classes": ["collapse"], "fields": ("groups", "user_permissions")},
@@ -46,7 +49,7 @@ class UserAdmin(ServiceRefusalsAsMessages, DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ["wide"], "fields": ("username", "email", "password1", "password2")}),
     )
-    readonly_fields = ["sessions"]
+    readonly_fields = ["sessions", "type", "bot_project"]
     actions = ["revoke_tokens"]
 
     @admin.display(description="sessions")

@@ -144,6 +144,9 @@ def pat_create(
         raise ValidationError({"expires_at": "Give a time in the future."})
     projects = None if projects is None else list(projects)
     _check_within_actor_token(actor or user, scopes, projects)
+    if user.is_bot and {p.pk for p in projects or ()} != {user.bot_project_id}:
+        # Its project's maintainers make them there (projects.views.BotTokenViewSet).
+        raise ValidationError({"projects": "A bot's tokens are limited to its own project."})
     secret = secret_generate()
     token = PersonalAccessToken(
         user=user,

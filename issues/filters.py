@@ -34,6 +34,7 @@ from api.filters import (
     resolve_user,
 )
 from projects.models import Project
+from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
 
@@ -111,11 +112,14 @@ class IssueFilter(filters.FilterSet):
         return queryset.filter(priority__in=ranks)
 
     def filter_assignee(self, queryset, name, value):
-        user = resolve_user(self.request, name, value, allow_none=True)
+        # Not the bots of projects hidden from the caller: as unknown as a made-up name.
+        users = users_known_to(self.request.user)
+        user = resolve_user(self.request, name, value, allow_none=True, users=users)
         return queryset.filter(assignee=user) if user else queryset.filter(assignee=None)
 
     def filter_reporter(self, queryset, name, value):
-        return queryset.filter(reporter=resolve_user(self.request, name, value))
+        users = users_known_to(self.request.user)
+        return queryset.filter(reporter=resolve_user(self.request, name, value, users=users))
 
     def filter_labels(self, queryset, name, values):
         # Label names are unique per project regardless of case, and matched that way.
@@ -221,7 +225,8 @@ class IssueEventFilter(filters.FilterSet):
         fields = []
 
     def filter_actor(self, queryset, name, value):
-        return queryset.filter(actor=resolve_user(self.request, name, value))
+        users = users_known_to(self.request.user)
+        return queryset.filter(actor=resolve_user(self.request, name, value, users=users))
 
 
 class IssueOrderingFilter(StrictOrderingFilter):

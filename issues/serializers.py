@@ -9,6 +9,7 @@ from accounts.serializers import UserSummarySerializer
 from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer, utc_iso
 from api.links import DetailUrlField, detail_urls
 from projects.models import Project
+from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
 
@@ -19,7 +20,10 @@ class UsernameField(StrictCharField):
     def to_internal_value(self, data):
         username = super().to_internal_value(data)
         self.run_validators(username)  # no NUL reaches the database (PostgreSQL: a 500)
-        user = get_user_model().objects.filter(username__iexact=username).first()
+        request = self.context.get("request")
+        # Not the bots of projects the caller cannot see: as unknown as a made-up name.
+        users = users_known_to(request.user) if request else get_user_model().objects
+        user = users.filter(username__iexact=username).first()
         if user is None:
             raise serializers.ValidationError(f"No user is named {username!r}.")
         return user

@@ -1,8 +1,10 @@
 """Reads of projects that views, services, the admin and commands share (services push,
 selectors pull)."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
+
+from accounts.models import User
 
 from .models import Membership, Project, Role
 
@@ -32,4 +34,18 @@ def projects_owned_only_by(*, users) -> list[Project]:
         Project.objects.filter(memberships__role=Role.OWNER, memberships__user__in=users)
         .filter(~Exists(other_owner))
         .distinct()
+    )
+
+
+def users_named_in(project: Project):
+    """The users a request about `project` may name: people, and the project's own bots.
+    Another project's bot is as unknown here as a name nobody has (a bot's name tells its
+    project)."""
+    return User.objects.filter(Q(type=User.Type.USER) | Q(bot_project=project))
+
+
+def users_known_to(user):
+    """The users `user` may name anywhere: people, and the bots of projects they can see."""
+    return User.objects.filter(
+        Q(type=User.Type.USER) | Q(bot_project__in=Project.objects.visible_to(user))
     )

@@ -1,4 +1,3 @@
-from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
@@ -8,6 +7,7 @@ from api.links import DetailUrlField
 
 from .models import Membership, Project, Role
 from .rights import allowed_actions, conditional_actions, project_role
+from .selectors import users_named_in
 
 
 class ProjectSerializer(StrictModelSerializer):
@@ -93,7 +93,8 @@ class MembershipCreateSerializer(serializers.Serializer):
     role = RankChoiceField(Role)
 
     def validate_username(self, value):
-        user = get_user_model().objects.filter(username__iexact=value, is_active=True).first()
+        users = users_named_in(self.context["project"])  # the view's project
+        user = users.filter(username__iexact=value, is_active=True).first()
         if user is None:
             raise serializers.ValidationError(f"No active user is named {value!r}.")
         return user

@@ -29,11 +29,29 @@ def project_ensure_active(*, project: Project) -> None:
         raise ProjectArchived()
 
 
+def _ensure_role_allowed(*, user, role: Role) -> None:
+    if user.is_bot and role == Role.OWNER:
+        raise ValidationError({"role": "A bot cannot be an owner."})
+
+
+def _ensure_may_join(*, project: Project, user) -> None:
+    """A bot belongs to the project that created it and is a member of no other."""
+    if user.is_bot and user.bot_project_id != project.pk:
+        raise ValidationError(
+            {
+                "username": f"{user.username} is another project's bot; a bot is a member of "
+                "its own project only."
+            }
+        )
+
+
 @transaction.atomic
 def project_create(
     *, creator, key: str, name: str, description: str = "", visibility: str = "private"
 ) -> Project:
     """Create a project; its creator becomes its first owner."""
+    if creator.is_bot:
+        raise NotAllowed("A bot belongs to its project and cannot create another.")
     project = Project(
         key=key, name=name, description=description, visibility=visibility, created_by=creator
     )
@@ -114,6 +132,8 @@ def project_delete(*, project: Project, actor=None) -> None:
 @transaction.atomic
 def membership_add(*, project: Project, user, role: Role, actor=None) -> Membership:
     project_ensure_active(project=project)
+    _ensure_may_join(project=project, user=user)
+    _ensure_role_allowed(user=user, role=role)
     if Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError({"username": f"{user.username} is already a member."})
     membership = Membership.objects.create(project=project, user=user, role=role)
@@ -137,6 +157,7 @@ def membership_change_role(*, membership: Membership, role: Role, actor=None) ->
     project_ensure_active(project=membership.project)
     if role == membership.role:
         return membership
+    _ensure_role_allowed(user=membership.user, role=role)
     demoting_owner = membership.role == Role.OWNER and role != Role.OWNER
     if demoting_owner and _lock_owners(membership.project) <= 1:
         raise ValidationError(
@@ -169,18 +190,18 @@ def membership_remove(*, membership: Membership, actor=None) -> None:
 
 @transaction.atomic
 def bot_create(*, project: Project, name: str, role: Role, actor=None) -> Membership:
-    """A bot user for `project` (no usable password: it acts only through its tokens)
-    and its membership there with `role`."""
-    if role == Role.OWNER:
-        raise ValidationError({"role": "A bot cannot be an owner."})
-    project_ensure_active(project=project)
+    """A bot user of `project` (no usable password: it acts only through its tokens) and
+    its membership there with `role`; it belongs to `project`, and goes when it goes."""
     username = f"{project.key.lower()}-{name.lower()}{BOT_SUFFIX}"
     bot = User(
         username=username,
         email=f"{username}@bots.invalid",  # unique, and never delivered (RFC 2606)
         display_name=name,
         type=User.Type.BOT,
+        bot_project=project,
     )
+    _ensure_role_allowed(user=bot, role=role)
+    project_ensure_active(project=project)
     bot.set_unusable_password()
     taken = ValidationError({"name": f"{project.key} already has a bot named {name}."})
     if User.objects.filter(username__iexact=username).exists():

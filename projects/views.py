@@ -193,6 +193,12 @@ class MembershipViewSet(
             return MembershipCreateSerializer
         return MembershipSerializer
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "project_key" in self.kwargs:  # not when the schema is generated
+            context["project"] = self.get_project()  # whose bots a new member may be
+        return context
+
     @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -297,11 +303,12 @@ class BotTokenViewSet(
 
     def get_bot(self) -> User:
         if not hasattr(self, "_bot"):
+            # Only this project's own bots: another's answers as a name nobody has.
             self._bot = get_object_or_404(
                 User,
                 username__iexact=self.kwargs["username"],
                 type=User.Type.BOT,
-                memberships__project=self.get_project(),
+                bot_project=self.get_project(),
             )
         return self._bot
 

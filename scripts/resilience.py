@@ -31,6 +31,12 @@ transition) for --duration seconds against a project of its own:
               WEBHOOK_WAIT seconds of the load's end every committed event of the project
               has reached the receiver (webhook-id msg_<event id>, valid signature) and has
               a succeeded delivery, and the receiver saw no event that is not in the database.
+- broker-restarts  Redis (the broker) stops for a second and restarts 5 times, 8 s apart,
+              while a quarter of the clients write and the worker holds retries it has not
+              acknowledged (the receiver turns away one first attempt in four): the same
+              Celery worker process is alive at the end, never restarted, and every
+              committed event reached the receiver as in `webhooks`. (With kombu's own
+              Redis transport the worker died in such outages: config/celery.py.)
 
 After every scenario the database is checked: issue numbers have no gaps, every issue has
 its one "created" event and every comment its one "commented" event, every issue's status
@@ -78,7 +84,7 @@ from smoke_production import (  # a sibling script, not a package
     write_private_key,
 )
 
-SCENARIOS = ("load", "pg-restart", "redis-stop", "worker-kill", "webhooks")
+SCENARIOS = ("load", "pg-restart", "redis-stop", "worker-kill", "webhooks", "broker-restarts")
 RECOVERY_PROMISE = 5.0  # seconds after the database is back
 WORKERS, THREADS = 2, 4  # gunicorn.conf.py's defaults, set explicitly
 # A claimed delivery whose worker died is retried when its lease ends (webhooks.services:
@@ -253,19 +259,28 @@ class Gunicorn:
 
 
 class Receiver:
-    """A webhook receiver on loopback: answers 200 to every POST and keeps what came."""
+    """A webhook receiver on loopback: answers 200 to every POST (after `delay` seconds; with
+    `fail_every`, 503 to the first attempt of every so many messages) and keeps what it
+    took."""
 
-    def __init__(self):
-        self.received: list[tuple[dict, bytes]] = []  # (headers, body) of each POST
+    def __init__(self, delay: float = 0.0, fail_every: int = 0):
+        self.received: list[tuple[dict, bytes]] = []  # (headers, body) of each POST taken
         self.lock = threading.Lock()
+        self.attempted: set[str] = set()  # webhook-ids
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(delay)
+                message_id = self.headers.get("webhook-id", "")
                 with receiver.lock:
-                    receiver.received.append((dict(self.headers), body))
-                self.send_response(200)
+                    first = message_id not in receiver.attempted
+                    receiver.attempted.add(message_id)
+                    refused = first and fail_every and len(receiver.attempted) % fail_every == 0
+                    if not refused:
+                        receiver.received.append((dict(self.headers), body))
+                self.send_response(503 if refused else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -602,16 +617,19 @@ class Stack:
             if answer.status != 201:
                 raise RuntimeError(f"add member: {answer.status} {answer.body}")
 
-    def drive(self, name: str, project: str, seconds: float, fault=None, prepare=None) -> Run:
-        """Run the clients for `seconds`, with `fault(run, t0)` in a thread beside them
-        (and `prepare(project)` once the project is there, before the clients start)."""
+    def drive(
+        self, name: str, project: str, seconds: float, fault=None, prepare=None, clients=None
+    ) -> Run:
+        """Run the clients (all, or the first `clients`) for `seconds`, with `fault(run, t0)`
+        in a thread beside them (and `prepare(project)` once the project is there, before
+        the clients start)."""
         self.new_project(project)
         if prepare is not None:
             prepare(project)
         stop = threading.Event()
         clients = [
             Client(i, actor, self.server.port, project, stop, seed=f"{name}-{i}")
-            for i, actor in enumerate(self.actors)
+            for i, actor in enumerate(self.actors[:clients])
         ]
         run = Run(name, project, seconds, clients, ready=[])
         prober = threading.Thread(target=self.probe_ready, args=(run, stop), daemon=True)
@@ -1020,25 +1038,110 @@ def scenario_worker_kill(stack: Stack, args) -> Run:
     return run
 
 
+class WebhookRig:
+    """A receiver on loopback, a webhook of the scenario's project pointed at it, and a
+    Celery worker (prefork) and beat over the stack's Redis; afterwards, the promise that
+    every committed event of the project reached the receiver, once signed, and no other."""
+
+    WORKER_ARGS = ("worker", "--pool=prefork", "--concurrency=2", "--loglevel=INFO")
+
+    def __init__(self, stack: Stack, **receiver):
+        self.stack = stack
+        self.receiver = Receiver(**receiver)
+        self.env = {
+            **stack.env,
+            "WEBHOOK_SWEEP_INTERVAL": "2",
+            "WEBHOOK_CONNECT_TIMEOUT": "2",
+            "WEBHOOK_READ_TIMEOUT": "3",
+            "LOG_LEVEL": "INFO",
+        }
+        self.workers = [self.worker("worker-1")]
+        schedule = str(stack.folder / "celerybeat-schedule")
+        self.beat = CeleryProcess(
+            self.env, stack.folder, "beat", "beat", "--loglevel=INFO", "-s", schedule
+        )
+        self.hook = {}
+        if not self.workers[0].wait_until(" ready.", 60):
+            self.close()
+            raise RuntimeError("the Celery worker did not start: see worker-1.log")
+
+    def worker(self, name: str) -> CeleryProcess:
+        return CeleryProcess(
+            self.env, self.stack.folder, name, *self.WORKER_ARGS, "-n", f"{name}@%h"
+        )
+
+    def prepare(self, project: str) -> None:
+        url = f"http://127.0.0.1:{self.receiver.port}/hooks"
+        answer = self.stack.call(
+            "POST", f"/api/v1/projects/{project}/webhooks", self.stack.owner.token, {"url": url}
+        )
+        if answer.status != 201:
+            raise RuntimeError(f"create webhook: {answer.status} {answer.body}")
+        self.hook["secret"] = answer.body["secret"]
+        with psycopg.connect(self.stack.postgres.url("tracker")) as conn:
+            (self.hook["after"],) = conn.execute(
+                "SELECT coalesce(max(id), 0) FROM events_event"
+            ).fetchone()
+
+    def settle(self, run: Run) -> None:
+        """Wait (up to WEBHOOK_WAIT) for every event to arrive, then check what did."""
+        ended = time.monotonic()
+        log(f"load over; waiting up to {WEBHOOK_WAIT:.0f} s for the deliveries")
+        while True:
+            expected, succeeded, stored = webhook_events(
+                self.stack, run.project, self.hook["after"]
+            )
+            seen = received_events(self.receiver, self.hook["secret"])
+            if (expected <= seen["ids"] and expected <= succeeded) or (
+                time.monotonic() - ended > WEBHOOK_WAIT
+            ):
+                break
+            time.sleep(1)
+        waited = time.monotonic() - ended
+        name = run.name
+        missing = expected - seen["ids"]
+        check(
+            f"{name}: every committed event of the project reached the receiver",
+            expected and not missing,
+            f"{len(expected)} events, {len(missing)} never received "
+            f"{sorted(missing)[:10]}, after {waited:.1f} s",
+        )
+        unsettled = expected - succeeded
+        check(
+            f"{name}: every committed event has a succeeded delivery",
+            expected and not unsettled,
+            f"{len(unsettled)} without one {sorted(unsettled)[:10]}",
+        )
+        unknown = seen["ids"] - stored
+        check(
+            f"{name}: the receiver saw no event that is not in the database",
+            not unknown,
+            f"{len(unknown)} unknown {sorted(unknown)[:10]}",
+        )
+        check(
+            f"{name}: every request was signed and its webhook-id matches its payload",
+            seen["messages"] and not seen["bad"],
+            f"{seen['messages']} requests, {len(seen['bad'])} bad: {seen['bad'][:3]}",
+        )
+        run.notes.append(
+            f"{len(expected)} events, {seen['messages']} webhook requests "
+            f"({seen['messages'] - len(seen['ids'])} repeats: at least once); the last looked "
+            f"for {waited:.1f} s after the load ended"
+        )
+
+    def close(self) -> None:
+        for process in [*self.workers, self.beat]:
+            process.close()
+        self.receiver.close()
+
+
 def scenario_webhooks(stack: Stack, args) -> Run:
-    receiver = Receiver()
-    env = {
-        **stack.env,
-        "WEBHOOK_SWEEP_INTERVAL": "2",
-        "WEBHOOK_CONNECT_TIMEOUT": "2",
-        "WEBHOOK_READ_TIMEOUT": "3",
-        "LOG_LEVEL": "INFO",
-    }
-    worker_args = ("worker", "--pool=prefork", "--concurrency=2", "--loglevel=INFO")
-    workers = [CeleryProcess(env, stack.folder, "worker-1", *worker_args, "-n", "one@%h")]
-    schedule = str(stack.folder / "celerybeat-schedule")
-    beat = CeleryProcess(env, stack.folder, "beat", "beat", "--loglevel=INFO", "-s", schedule)
-    hook = {}
+    rig = WebhookRig(stack)
+    workers = rig.workers
     marks = {}
     # Kubernetes restarts a worker container that exits (restartPolicy Always), Compose one
-    # with `restart: unless-stopped`; so does this scenario. Celery's Redis transport can
-    # give up for good when it loses the broker mid-acknowledgement ("Unrecoverable error"),
-    # and the worker then exits: its unacknowledged tasks stay in Redis for the next one.
+    # with `restart: unless-stopped`; so does this scenario, for the worker it SIGKILLs, and
+    # for any that exits on its own (which broker-restarts checks none does).
     supervising = threading.Event()
     workers_lock = threading.Lock()
     restarts = []
@@ -1053,32 +1156,14 @@ def scenario_webhooks(stack: Stack, args) -> Run:
                     f"{workers[-1].log_path.name} exited {workers[-1].process.returncode}"
                 )
                 log(f"the Celery worker exited ({restarts[-1]}); restarting it as {name}")
-                workers.append(
-                    CeleryProcess(env, stack.folder, name, *worker_args, "-n", f"{name}@%h")
-                )
-
-    def prepare(project: str) -> None:
-        url = f"http://127.0.0.1:{receiver.port}/hooks"
-        answer = stack.call(
-            "POST", f"/api/v1/projects/{project}/webhooks", stack.owner.token, {"url": url}
-        )
-        if answer.status != 201:
-            raise RuntimeError(f"create webhook: {answer.status} {answer.body}")
-        hook["secret"] = answer.body["secret"]
-        with psycopg.connect(stack.postgres.url("tracker")) as conn:
-            (hook["after"],) = conn.execute(
-                "SELECT coalesce(max(id), 0) FROM events_event"
-            ).fetchone()
+                workers.append(rig.worker(name))
 
     def fault(run: Run, t0: float) -> None:
         time.sleep(args.duration * 0.2)
         with workers_lock:
             workers[-1].kill()
             log(f"SIGKILL to the Celery worker at {time.monotonic() - t0:.1f} s; starting another")
-            name = f"worker-{len(workers) + 1}"
-            workers.append(
-                CeleryProcess(env, stack.folder, name, *worker_args, "-n", f"{name}@%h")
-            )
+            workers.append(rig.worker(f"worker-{len(workers) + 1}"))
         time.sleep(max(0.0, t0 + args.duration * 0.4 - time.monotonic()))
         stack.redis.stop()
         log(f"Redis (the broker) stopped at {time.monotonic() - t0:.1f} s")
@@ -1095,63 +1180,68 @@ def scenario_webhooks(stack: Stack, args) -> Run:
 
     supervisor = threading.Thread(target=supervise, daemon=True)
     try:
-        if not workers[0].wait_until(" ready.", 60):
-            raise RuntimeError("the Celery worker did not start: " + workers[0].log_path.name)
         supervisor.start()
-        run = stack.drive("webhooks", "HOOK", args.duration, fault, prepare)
-        ended = time.monotonic()
-        log(f"load over; waiting up to {WEBHOOK_WAIT:.0f} s for the deliveries")
-        while True:
-            expected, succeeded, stored = webhook_events(stack, run.project, hook["after"])
-            seen = received_events(receiver, hook["secret"])
-            if (expected <= seen["ids"] and expected <= succeeded) or (
-                time.monotonic() - ended > WEBHOOK_WAIT
-            ):
-                break
-            time.sleep(1)
-        waited = time.monotonic() - ended
+        run = stack.drive("webhooks", "HOOK", args.duration, fault, rig.prepare)
+        rig.settle(run)
     finally:
         supervising.set()
         if supervisor.is_alive():
             supervisor.join()
-        for process in [*workers, beat]:
-            process.close()
-        receiver.close()
+        rig.close()
+    if restarts:
+        run.notes.append(f"workers restarted after exiting on their own: {', '.join(restarts)}")
+    return run
 
-    missing = expected - seen["ids"]
-    check(
-        "webhooks: every committed event of the project reached the receiver",
-        expected and not missing,
-        f"{len(expected)} events, {len(missing)} never received "
-        f"{sorted(missing)[:10]}, after {waited:.1f} s",
-    )
-    unsettled = expected - succeeded
-    check(
-        "webhooks: every committed event has a succeeded delivery",
-        expected and not unsettled,
-        f"{len(unsettled)} without one {sorted(unsettled)[:10]}",
-    )
-    unknown = seen["ids"] - stored
-    check(
-        "webhooks: the receiver saw no event that is not in the database",
-        not unknown,
-        f"{len(unknown)} unknown {sorted(unknown)[:10]}",
-    )
-    check(
-        "webhooks: every request was signed and its webhook-id matches its payload",
-        seen["messages"] and not seen["bad"],
-        f"{seen['messages']} requests, {len(seen['bad'])} bad: {seen['bad'][:3]}",
-    )
-    run.notes.append(
-        f"{len(expected)} events, {seen['messages']} webhook requests "
-        f"({seen['messages'] - len(seen['ids'])} repeats: at least once); the last looked "
-        f"for {waited:.1f} s after the load ended"
-        + (
-            f"; workers restarted after exiting on their own: {', '.join(restarts)}"
-            if restarts
-            else ""
+
+BROKER_RESTARTS = 5
+# Seconds between outages: the worker reconnects (its first try is 2 s after it lost the
+# broker, the next 4 s later), then works.
+BROKER_UP = 8.0
+
+
+def scenario_broker_restarts(stack: Stack, args) -> Run:
+    """Redis, the broker, stops and comes back BROKER_RESTARTS times while the clients'
+    writes keep the worker busy: the same worker process is there at the end, it delivered
+    every event, and nothing restarted it."""
+    # When the broker goes, the worker holds tasks it has not acknowledged (the retries it
+    # keeps until they are due: the receiver turns away the first attempt of one message in
+    # four) while it waits for more (a quarter of the clients leave it time to wait): the
+    # moment kombu's Redis transport took it down at.
+    rig = WebhookRig(stack, fail_every=4)
+    worker = rig.workers[0]
+    pid = worker.process.pid
+    outage = min(args.outage, 1.0)
+    seconds = max(args.duration, BROKER_RESTARTS * (BROKER_UP + outage) + BROKER_UP)
+
+    def fault(run: Run, t0: float) -> None:
+        for n in range(BROKER_RESTARTS):
+            time.sleep(BROKER_UP)
+            stack.redis.stop()
+            time.sleep(outage)
+            stack.redis.start()
+            alive = worker.process.poll() is None
+            log(f"broker restart {n + 1}: {outage:.1f} s down; worker {pid} alive: {alive}")
+
+    try:
+        clients = max(1, len(stack.actors) // 4)
+        run = stack.drive("broker-restarts", "BRKR", seconds, fault, rig.prepare, clients)
+        rig.settle(run)
+        output = worker.log_path.read_text(errors="replace")
+        check(
+            f"broker-restarts: the same worker (pid {pid}) rode out {BROKER_RESTARTS} broker "
+            "restarts",
+            worker.process.poll() is None and "Unrecoverable error" not in output,
+            f"exit code {worker.process.poll()}; "
+            f"{output.count('Connection to broker lost')} connection losses in its log",
         )
-    )
+        reconnects = output.count("Connected to ") - 1
+        run.notes.append(
+            f"{BROKER_RESTARTS} broker outages of {outage:.1f} s; worker {pid} reconnected "
+            f"{reconnects} times, {output.count('Restoring')} times giving back unacknowledged "
+            "tasks"
+        )
+    finally:
+        rig.close()
     return run
 
 
@@ -1291,7 +1381,7 @@ def main() -> int:
 
     # A hard bound on the whole run: nothing here may hang CI.
     budget = int(len(names) * (args.duration + 60) + 240)
-    budget += int(WEBHOOK_WAIT) if "webhooks" in names else 0
+    budget += int(WEBHOOK_WAIT) * len({"webhooks", "broker-restarts"} & set(names))
     signal.signal(signal.SIGALRM, over_budget)
     signal.signal(signal.SIGTERM, interrupted)
     signal.alarm(budget)
@@ -1314,6 +1404,7 @@ def main() -> int:
             "redis-stop": scenario_redis_stop,
             "worker-kill": scenario_worker_kill,
             "webhooks": scenario_webhooks,
+            "broker-restarts": scenario_broker_restarts,
         }
         for name in names:
             print(f"\n==> {name}: {args.clients} clients for {args.duration:.0f} s", flush=True)

@@ -297,16 +297,32 @@ if CELERY_BROKER_URL == "filesystem://":
         # Broadcasts (worker pings, inspect) too, rather than ./control in the working dir.
         "control_folder": str(BASE_DIR / ".celery" / "control"),
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport, but a worker outlives the broker's restarts (config/celery.py).
+    CELERY_BROKER_TRANSPORT = "config.celery:RedisTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task queued with an ETA (a webhook retry, at most webhooks.services.RETRY_ETA_MAX
+        # ahead) is held unacknowledged until then; Redis gives an unacknowledged task to
+        # another worker after this long.
+        "visibility_timeout": 3600,
+    }
 # A task is acknowledged when it has run, and given back if its worker dies mid-way; tasks
 # are idempotent, so running one twice is harmless, losing one is not.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task running when the broker goes away finishes (what it sent is recorded); its message
+# is given back, and running it again finds nothing left to do.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # A request never waits on a dead broker: one quick try, then the sweeper's turn.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A worker waits out a broker outage of any length, reconnecting (rather than giving up
+# after 100 tries, Celery's default), at start-up too.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "UTC"
 WEBHOOK_SWEEP_INTERVAL = env.int("WEBHOOK_SWEEP_INTERVAL", default=30)
 CELERY_BEAT_SCHEDULE = {
