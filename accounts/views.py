@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
@@ -11,7 +10,7 @@ from api.conditional import ConditionalMixin
 from api.filters import StrictQueryMixin
 from projects.selectors import projects_visible
 
-from . import pats, services
+from . import services
 from .models import PersonalAccessToken, User
 from .permissions import (
     IsNotPersonalAccessToken,
@@ -148,7 +147,7 @@ class MeView(StrictQueryMixin, ConditionalMixin, generics.RetrieveUpdateAPIView)
     """The signed-in user; email and display name can be changed."""
 
     serializer_class = UserSerializer
-    queryset = User.objects.all()  # the row a change locks (ConditionalMixin.locked_if_match)
+    queryset = User.objects.all()  # for the schema; the object is the caller
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_permissions(self):
@@ -160,10 +159,9 @@ class MeView(StrictQueryMixin, ConditionalMixin, generics.RetrieveUpdateAPIView)
         return self.request.user
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.user_update(
-                user=self.locked_if_match(serializer.instance), **serializer.validated_data
-            )
+        serializer.instance = services.user_update(
+            user=serializer.instance, expected=self.expected(), **serializer.validated_data
+        )
 
 
 class JWKSView(StrictQueryMixin, APIView):
@@ -216,7 +214,7 @@ class PersonalAccessTokenViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, secret = pats.pat_create(
+        token, secret = services.pat_create(
             user=request.user,
             actor=request.user,
             ip=client_ip(request),
@@ -230,4 +228,4 @@ class PersonalAccessTokenViewSet(
         )
 
     def perform_destroy(self, instance):
-        pats.pat_revoke(token=instance, actor=self.request.user, ip=client_ip(self.request))
+        services.pat_revoke(token=instance, actor=self.request.user, ip=client_ip(self.request))

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -100,15 +99,14 @@ class CommentViewSet(
         )
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.comment_update(
-                comment=self.locked_if_match(serializer.instance),
-                actor=self.request.user,
-                **serializer.validated_data,
-            )
+        serializer.instance = services.comment_update(
+            comment=serializer.instance,
+            actor=self.request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.comment_delete(
-                comment=self.locked_if_match(instance), actor=self.request.user
-            )
+        services.comment_delete(
+            comment=instance, actor=self.request.user, expected=self.expected()
+        )

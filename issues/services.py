@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django_fsm import ConcurrentTransition
 
-from api.errors import Conflict, DomainError, NotAllowed
-from api.versions import Expected, lock_for_write
+from api.errors import Conflict, DomainError, NotAllowed, NotFound
+from api.versions import Expected, lock_for_write, lock_one_for_write
 from comments.services import comment_create
 from events.models import Event
 from events.outbox import event_emit
@@ -18,12 +18,15 @@ from projects.services import ProjectArchived, project_ensure_active
 
 from .events import event_record
 from .models import Issue, IssueEvent, Label
+from .selectors import issue_with_role, issues_by_key, issues_for_write
 from .serializers import IssueSerializer, LabelSerializer
 
 STATUS_FIELD = Issue._meta.get_field("status")
 
 # Fields whose changes are recorded in the issue's history.
 TRACKED_FIELDS = ("title", "description", "type", "priority", "assignee", "labels", "due_date")
+# Not validated on a write: set by the service, or rows in hand (no query to check they exist).
+NOT_VALIDATED = ["number", "status", "project", "reporter", "assignee"]
 
 
 class TransitionNotAllowed(Conflict):
@@ -114,10 +117,7 @@ def issue_create(
         due_date=due_date,
     )
     issue.number = _allocate_number(project)
-    # The project, reporter and assignee are rows in hand: no query to check they exist.
-    issue.full_clean(
-        exclude=["number", "status", "project", "reporter", "assignee"], validate_unique=False
-    )
+    issue.full_clean(exclude=NOT_VALIDATED, validate_unique=False)
     issue.save()
     if labels:
         issue.labels.add(*labels)  # a new issue has none: no need to read them first
@@ -142,25 +142,35 @@ def _history_value(name: str, value):
     return value
 
 
-def _lock(issue: Issue, *, locked: bool) -> Issue:
-    """The stored issue, its row locked until the transaction ends; a caller that locked it
-    already (the API, reading it once with the caller's role) says so, and it is kept."""
-    if locked:
-        return issue
-    return Issue.objects.select_related("project").select_for_update(of=("self",)).get(pk=issue.pk)
+def _locked(issue: Issue | str, user, expected: Expected | None) -> Issue:
+    """The issue read again with its row locked until the transaction ends, if it is still
+    the version the caller expected, with what its representation reads: the row a write
+    compares with and changes, so a stale copy neither undoes a concurrent change nor
+    records wrong old values. An Issue (the admin, commands, a view that checked its
+    rights on it) is read by its id; a key (`WEB-42`, from the API) as `user` may see it,
+    with their role, in the same statement (NotFound if they may not)."""
+    if isinstance(issue, Issue):
+        return lock_for_write(issues_for_write(), issue.pk, expected)
+    try:
+        locked = issue_with_role(lock_one_for_write(issues_by_key(user, issue)), user)
+    except Issue.DoesNotExist:
+        raise NotFound() from None
+    # As CanViewProject asks of an issue read in a view, before its version is compared.
+    refused = refusal(user, locked.project, "view_project", locked)
+    if refused is not None:
+        raise NotAllowed(refused.message, code=refused.code)
+    if expected is not None:
+        expected.check(locked)
+    return locked
 
 
-def issue_update(*, issue: Issue, actor, locked: bool = False, **fields) -> Issue:
-    """Change an issue's fields (never its status) and record each change. With
-    `locked`, `issue` was read with its row locked in the caller's transaction."""
-    with transaction.atomic(savepoint=not locked):
-        return _update_locked(issue=issue, actor=actor, locked=locked, **fields)
-
-
-def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
-    # Compare with the stored row, locked: a concurrent edit records the right old
-    # values, and a stale copy neither undoes a transition nor trips over one.
-    issue = _lock(issue, locked=locked)
+@transaction.atomic
+def issue_update(
+    *, issue: Issue | str, actor, expected: Expected | None = None, **fields
+) -> Issue:
+    """Change an issue's fields (never its status) and record each change; the issue
+    returned is the one stored, as its GET renders it."""
+    issue = _locked(issue, actor, expected)
     project_ensure_active(project=issue.project)
     before = IssueSerializer(issue).data
     changes = []
@@ -169,7 +179,7 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
     if "labels" in fields:
         labels = list(fields.pop("labels"))
         _check_labels(issue.project, labels)
-        old = list(issue.labels.all())
+        old = issue.prefetched_labels
         if {label.pk for label in old} != {label.pk for label in labels}:
             issue.labels.set(labels)
             issue.prefetched_labels = sorted(labels, key=lambda label: label.name)
@@ -180,9 +190,7 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
             setattr(issue, name, fields[name])
     if not changes:
         return issue
-    issue.full_clean(
-        exclude=["number", "status", "project", "reporter", "assignee"], validate_unique=False
-    )
+    issue.full_clean(exclude=[*NOT_VALIDATED, "search_vector"], validate_unique=False)
     issue.save()
     for name, old, new in changes:
         event_record(
@@ -199,11 +207,22 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
 
 
 @transaction.atomic
-def issue_delete(*, issue: Issue, actor=None) -> None:
+def issue_delete(*, issue: Issue | str, actor=None, expected: Expected | None = None) -> None:
+    issue = _locked(issue, actor, expected)
     project_ensure_active(project=issue.project)
     data = IssueSerializer(issue).data
     issue.delete()
     _emit(Event.Type.ISSUE_DELETED, issue, actor, data)
+
+
+@transaction.atomic
+def issues_delete(*, issues, actor=None) -> int:
+    """Delete several issues, all or none (one refused, e.g. archived, keeps them all)."""
+    deleted = 0
+    for issue in issues:
+        issue_delete(issue=issue, actor=actor)
+        deleted += 1
+    return deleted
 
 
 # -- the workflow ---------------------------------------------------------------------
@@ -266,35 +285,31 @@ def issue_available_transitions(*, issue: Issue, user) -> list[TransitionOption]
 
 def issue_transition(
     *,
-    issue: Issue,
+    issue: Issue | str,
     user,
     status: str,
     resolution: str = "",
     comment: str = "",
-    locked: bool = False,
+    expected: Expected | None = None,
 ) -> Issue:
     """Move the issue to `status` through the workflow, checking the transition's
-    source, permission, conditions and required inputs, and record it. With `locked`,
-    `issue` was read with its row locked in the caller's transaction."""
+    source, permission, conditions and required inputs, and record it."""
     try:
-        # A caller that locked the row refuses in its own transaction: no savepoint needed.
-        with transaction.atomic(savepoint=not locked):
+        with transaction.atomic():
             return _transition_locked(
-                issue=issue,
+                issue=_locked(issue, user, expected),
                 user=user,
                 status=status,
                 resolution=resolution,
                 comment=comment,
-                locked=locked,
             )
     except ConcurrentTransition as e:
         raise ConcurrentChange() from e
 
 
-def _transition_locked(*, issue, user, status, resolution, comment, locked):
-    # Lock the row and read the current state: of concurrent identical requests,
-    # the first wins and the others find the issue already moved on.
-    issue = _lock(issue, locked=locked)
+def _transition_locked(*, issue, user, status, resolution, comment):
+    # The row is locked and read as it is now: of concurrent identical requests, the
+    # first wins and the others find the issue already moved on.
     transition = next((t for t in _transitions_from(issue.status) if t.target == status), None)
     if transition is None:
         reachable = [t.target for t in _transitions_from(issue.status)]
@@ -423,6 +438,16 @@ def label_delete(*, label: Label, actor=None, expected: Expected | None = None) 
     data = LabelSerializer(label).data
     label.delete()
     event_emit(type=Event.Type.LABEL_DELETED, project=label.project, actor=actor, data=data)
+
+
+@transaction.atomic
+def labels_delete(*, labels, actor=None) -> int:
+    """Delete several labels, all or none."""
+    deleted = 0
+    for label in labels:
+        label_delete(label=label, actor=actor)
+        deleted += 1
+    return deleted
 
 
 def _emit_label(type: str, label: Label, actor, **extra) -> None:

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -182,8 +181,10 @@ class IssueViewSet(
     def get_queryset(self):
         return issues_listed(self.request.user)
 
-    def get_object(self, lock=False):
-        issue = issue_get_visible(self.request.user, self.kwargs["issue_key"], lock=lock)
+    def get_object(self):
+        # A write's service reads the issue again with its row locked, labels and all.
+        labels = self.action == "retrieve"
+        issue = issue_get_visible(self.request.user, self.kwargs["issue_key"], labels=labels)
         self.check_object_permissions(self.request, issue)
         return issue
 
@@ -198,20 +199,19 @@ class IssueViewSet(
     def partial_update(self, request, issue_key=None):
         """Change the fields sent; the others keep their value. The status changes only
         through POST /issues/{issue_key}/status."""
-        with transaction.atomic():
-            issue = self.get_object(lock=True)
-            self.check_if_match(issue)
-            serializer = self.get_serializer(issue, data=request.data, partial=True)
-            serializer.is_valid(raise_exception=True)
-            services.issue_update(
-                issue=issue, actor=request.user, locked=True, **serializer.validated_data
-            )
-        issue = issue_get_visible(request.user, issue_key)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        issue = services.issue_update(
+            issue=serializer.instance,
+            actor=request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
+        # The issue as stored, read under the lock the change held: no second read.
         return Response(IssueSerializer(issue, context={"request": request}).data)
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.issue_delete(issue=self.locked_if_match(instance), actor=self.request.user)
+        services.issue_delete(issue=instance, actor=self.request.user, expected=self.expected())
 
     @extend_schema(
         request=TransitionRequestSerializer,
@@ -230,14 +230,15 @@ class IssueViewSet(
         """Move the issue through the workflow; the target status names the transition."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # One read of the issue, locked, with the caller's role and the labels; the service
-        # takes it as it is, and the answer is the issue it moved (labels do not change).
-        with transaction.atomic():
-            issue = self.get_object(lock=True)
-            self.check_if_match(issue)
-            issue = services.issue_transition(
-                issue=issue, user=request.user, locked=True, **serializer.validated_data
-            )
+        # The service reads the issue by its key once, locked, as the caller may see it (a
+        # 404 otherwise) with their role and its labels; it checks the transition's right
+        # itself. The answer is the issue it moved.
+        issue = services.issue_transition(
+            issue=issue_key,
+            user=request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
         return Response(IssueSerializer(issue, context={"request": request}).data)
 
     @extend_schema(

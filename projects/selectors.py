@@ -12,6 +12,15 @@ def projects_visible(user):
     return Project.objects.visible_to(user).with_member_role(user).select_related("created_by")
 
 
+def projects_for_write(user=None):
+    """Every project, with what its representation reads (its creator and, for `user`,
+    their role): where a service locks the row it changes, so it renders as a GET does."""
+    projects = Project.objects.select_related("created_by")
+    if user is not None and user.is_authenticated:
+        projects = projects.with_member_role(user)
+    return projects
+
+
 def visible_project_ids(user) -> list[int]:
     """The ids of the projects `user` may see, read now."""
     return list(Project.objects.visible_to(user).values_list("pk", flat=True))

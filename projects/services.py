@@ -6,10 +6,12 @@ from django.utils import timezone
 
 from accounts.models import BOT_SUFFIX, User
 from api.errors import NotAllowed
+from api.versions import Expected, lock_for_write
 from events.models import Event
 from events.outbox import event_emit
 
 from .models import Membership, Project, Role
+from .selectors import projects_for_write
 from .serializers import MembershipSerializer, ProjectSerializer
 
 
@@ -49,8 +51,17 @@ def project_create(
     return project
 
 
+def _lock_project(project: Project, actor, expected: Expected | None) -> Project:
+    """The project read again with its row locked, if still the version expected, with the
+    actor's role (its representation shows the caller's)."""
+    return lock_for_write(projects_for_write(actor), project.pk, expected)
+
+
 @transaction.atomic
-def project_update(*, project: Project, actor=None, **fields) -> Project:
+def project_update(
+    *, project: Project, actor=None, expected: Expected | None = None, **fields
+) -> Project:
+    project = _lock_project(project, actor, expected)
     project_ensure_active(project=project)
     if "key" in fields and fields["key"] != project.key:
         raise ValidationError({"key": "A project's key cannot be changed."})
@@ -74,7 +85,8 @@ def project_update(*, project: Project, actor=None, **fields) -> Project:
 
 
 @transaction.atomic
-def project_archive(*, project: Project, actor=None) -> Project:
+def project_archive(*, project: Project, actor=None, expected: Expected | None = None) -> Project:
+    project = _lock_project(project, actor, expected)
     if project.archived_at is None:
         project.archived_at = timezone.now()
         project.save(update_fields=["archived_at", "updated_at"])
@@ -88,7 +100,10 @@ def project_archive(*, project: Project, actor=None) -> Project:
 
 
 @transaction.atomic
-def project_unarchive(*, project: Project, actor=None) -> Project:
+def project_unarchive(
+    *, project: Project, actor=None, expected: Expected | None = None
+) -> Project:
+    project = _lock_project(project, actor, expected)
     if project.archived_at is not None:
         project.archived_at = None
         project.save(update_fields=["archived_at", "updated_at"])
@@ -102,7 +117,8 @@ def project_unarchive(*, project: Project, actor=None) -> Project:
 
 
 @transaction.atomic
-def project_delete(*, project: Project, actor=None) -> None:
+def project_delete(*, project: Project, actor=None, expected: Expected | None = None) -> None:
+    project = _lock_project(project, actor, expected)
     # Recorded first, while the project row exists; the deletion then sets the event's
     # project to null (its key stays), so only site admins see it in the feed.
     event_emit(
@@ -132,8 +148,16 @@ def _lock_owners(project: Project) -> int:
     return len(owners)
 
 
+def _lock_membership(membership: Membership, expected: Expected | None) -> Membership:
+    memberships = Membership.objects.select_related("user", "project")
+    return lock_for_write(memberships, membership.pk, expected)
+
+
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: Role, actor=None) -> Membership:
+def membership_change_role(
+    *, membership: Membership, role: Role, actor=None, expected: Expected | None = None
+) -> Membership:
+    membership = _lock_membership(membership, expected)
     project_ensure_active(project=membership.project)
     if role == membership.role:
         return membership
@@ -156,7 +180,10 @@ def membership_change_role(*, membership: Membership, role: Role, actor=None) ->
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor=None) -> None:
+def membership_remove(
+    *, membership: Membership, actor=None, expected: Expected | None = None
+) -> None:
+    membership = _lock_membership(membership, expected)
     project_ensure_active(project=membership.project)
     if membership.role == Role.OWNER and _lock_owners(membership.project) <= 1:
         raise ValidationError(

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -9,12 +8,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.models import PersonalAccessToken, User
-from accounts.pats import pat_create, pat_revoke
 from accounts.permissions import TokenCanCreateProjects, TokenCanWriteTokens
 from accounts.serializers import (
     PersonalAccessTokenCreatedSerializer,
     PersonalAccessTokenSerializer,
 )
+from accounts.services import pat_create, pat_revoke
 from api.clients import client_ip
 from api.conditional import ConditionalMixin
 from api.filters import (
@@ -98,31 +97,34 @@ class ProjectViewSet(
         )
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.project_update(
-                project=self.locked_if_match(serializer.instance),
-                actor=self.request.user,
-                **serializer.validated_data,
-            )
+        serializer.instance = services.project_update(
+            project=serializer.instance,
+            actor=self.request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.project_delete(
-                project=self.locked_if_match(instance), actor=self.request.user
-            )
+        services.project_delete(
+            project=instance, actor=self.request.user, expected=self.expected()
+        )
 
     @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
     def archive(self, request, project_key=None):
         """Make the project read-only and hide it from default lists."""
-        project = services.project_archive(project=self.get_object(), actor=request.user)
+        project = services.project_archive(
+            project=self.get_object(), actor=request.user, expected=self.expected()
+        )
         return Response(self.get_serializer(project).data)
 
     @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
     def unarchive(self, request, project_key=None):
         """Make an archived project writable again and list it by default."""
-        project = services.project_unarchive(project=self.get_object(), actor=request.user)
+        project = services.project_unarchive(
+            project=self.get_object(), actor=request.user, expected=self.expected()
+        )
         return Response(self.get_serializer(project).data)
 
     @extend_schema(responses=ProjectPermissionsSerializer)
@@ -214,18 +216,17 @@ class MembershipViewSet(
     def perform_update(self, serializer):
         if "role" not in serializer.validated_data:
             raise ValidationError({"role": "This field is required."}, code="required")
-        with transaction.atomic():
-            serializer.instance = services.membership_change_role(
-                membership=self.locked_if_match(serializer.instance),
-                role=serializer.validated_data["role"],
-                actor=self.request.user,
-            )
+        serializer.instance = services.membership_change_role(
+            membership=serializer.instance,
+            role=serializer.validated_data["role"],
+            actor=self.request.user,
+            expected=self.expected(),
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.membership_remove(
-                membership=self.locked_if_match(instance), actor=self.request.user
-            )
+        services.membership_remove(
+            membership=instance, actor=self.request.user, expected=self.expected()
+        )
 
 
 class BotViewSet(

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -78,14 +77,12 @@ class WebhookViewSet(
         return Response(data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.webhook_update(
-                webhook=self.locked_if_match(serializer.instance), **serializer.validated_data
-            )
+        serializer.instance = services.webhook_update(
+            webhook=serializer.instance, expected=self.expected(), **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.webhook_delete(webhook=self.locked_if_match(instance))
+        services.webhook_delete(webhook=instance, expected=self.expected())
 
     @extend_schema(
         summary="Send a webhook.ping now and answer what the receiver said",
@@ -113,10 +110,9 @@ class WebhookViewSet(
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, *args, **kwargs):
         """Replace the webhook's signing secret; the old one keeps signing for a grace period."""
-        with transaction.atomic():
-            webhook = services.webhook_rotate_secret(
-                webhook=self.locked_if_match(self.get_object())
-            )
+        webhook = services.webhook_rotate_secret(
+            webhook=self.get_object(), expected=self.expected()
+        )
         data = WebhookWithSecretSerializer(webhook, context=self.get_serializer_context()).data
         return Response(data)
 
