@@ -32,7 +32,13 @@ from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import PersonalAccessToken, TokenEvent, User
+from .callers import as_caller
+from .models import (
+    PersonalAccessToken,
+    TokenEvent,
+    User,
+    scopes_effective,  # noqa: F401 (with SCOPES, what a token may hold)
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,21 +97,15 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def scope_granted(user, scope: str) -> bool:
-    """Whether the caller's credentials carry `scope`. Passwords, sessions and JWTs carry
-    every scope; a personal access token those it acts with (scopes_effective)."""
-    scopes = getattr(user, "token_scopes", None)
-    return scopes is None or scope in scopes
+def scope_granted(caller, scope: str) -> bool:
+    """Whether the caller's credentials carry `scope`: a Caller's token (as
+    `request.auth`), those it acts with (scopes_effective); passwords, sessions, JWTs and a
+    plain user (the admin, commands) every scope."""
+    return as_caller(caller).has_scope(scope)
 
 
 def missing_scope_message(scope: str) -> str:
     return f"This token lacks the `{scope}` scope."
-
-
-def scopes_effective(scopes) -> frozenset[str]:
-    """The scopes a token acts with: its own, and `read`, which every scope implies (a
-    token that writes issues must find them; rights.scope_granted agrees)."""
-    return frozenset(scopes) | {"read"}
 
 
 def _use_cache() -> bool:
@@ -176,7 +176,8 @@ def _lookup(token_hash: str) -> tuple[object, bool]:
 
 
 def pat_authenticate(*, secret: str, ip: str) -> tuple[User, PersonalAccessToken]:
-    """The user and token a secret stands for, with the token's limits set on the user."""
+    """The user and token a secret stands for; the token's limits travel with it, as
+    `request.auth` (accounts/callers.py)."""
     if not secret_is_well_formed(secret):
         raise TokenRefused(MALFORMED, "token_not_valid")
     token_hash = secret_hash(secret)
@@ -190,8 +191,6 @@ def pat_authenticate(*, secret: str, ip: str) -> tuple[User, PersonalAccessToken
         raise TokenRefused(INACTIVE, "user_inactive")
     if use_due:
         _record_use(token, token_hash, ip)
-    user.token_scopes = scopes_effective(token.scopes)
-    user.token_project_ids = frozenset(token.project_ids) if token.limited_to_projects else None
     return user, token
 
 

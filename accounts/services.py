@@ -19,6 +19,7 @@ from api.versions import Expected, lock_for_write
 
 from . import pats
 from .blocklist import access_token_revoke
+from .callers import Caller, as_caller
 from .lockout import LoginLockedOut
 from .models import PersonalAccessToken, RevokedAccessToken, TokenEvent, TokenFamily, User
 from .tokens import AccessToken, RefreshToken
@@ -262,13 +263,14 @@ def pat_create(
     scopes: list[str],
     projects=None,
     expires_at=None,
-    actor: User | None = None,
+    actor: User | Caller | None = None,
     ip: str | None = None,
 ) -> tuple[PersonalAccessToken, str]:
     """Create a token for `user`; return it and its secret, which is never stored.
 
-    `actor` made the request (the user, or a maintainer for a bot); when it authenticated
-    with a token itself, the new token cannot reach beyond that token's scopes and projects.
+    `actor` made the request (the user, or a maintainer for a bot); when it is a Caller
+    that authenticated with a token itself, the new token cannot reach beyond that
+    token's scopes and projects.
     """
     unknown = sorted(set(scopes) - pats.SCOPES.keys())
     if unknown:
@@ -278,7 +280,8 @@ def pat_create(
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "Give a time in the future."})
     projects = None if projects is None else list(projects)
-    _check_within_actor_token(actor or user, scopes, projects)
+    caller = as_caller(actor or user)
+    _check_within_caller_token(caller, scopes, projects)
     secret = pats.secret_generate()
     token = PersonalAccessToken(
         user=user,
@@ -293,16 +296,16 @@ def pat_create(
     token.save()
     if projects:
         token.projects.set(projects)
-    _token_event(token=token, kind=TokenEvent.Kind.CREATED, actor=actor or user, ip=ip)
+    _token_event(token=token, kind=TokenEvent.Kind.CREATED, actor=caller.user, ip=ip)
     return token, secret
 
 
-def _check_within_actor_token(actor: User, scopes, projects) -> None:
-    held = getattr(actor, "token_scopes", None)
+def _check_within_caller_token(caller: Caller, scopes, projects) -> None:
+    held = caller.scopes
     if held is not None and not set(scopes) <= held:
         missing = ", ".join(sorted(set(scopes) - held))
         raise NotAllowed(f"A token cannot create a token with scopes it lacks: {missing}.")
-    limit = getattr(actor, "token_project_ids", None)
+    limit = caller.project_ids
     if limit is not None and (projects is None or not {p.pk for p in projects} <= limit):
         raise NotAllowed(
             "A token limited to projects can only create tokens limited to some of them."

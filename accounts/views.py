@@ -11,13 +11,9 @@ from api.filters import StrictQueryMixin
 from projects.selectors import projects_visible
 
 from . import services
+from .callers import Caller
 from .models import PersonalAccessToken, User
-from .permissions import (
-    IsNotPersonalAccessToken,
-    TokenCanWriteAccount,
-    TokenCanWriteTokens,
-    TokenKeepsEmail,
-)
+from .permissions import HasSiteRights, email_right
 from .serializers import (
     LoginSerializer,
     PersonalAccessTokenCreatedSerializer,
@@ -121,8 +117,8 @@ class LogoutView(StrictQueryMixin, generics.GenericAPIView):
     """Revoke the refresh token's family and the access token sent with this request."""
 
     serializer_class = RefreshTokenSerializer
-    # A personal access token is revoked at DELETE /me/tokens/{token_id}, not logged out.
-    permission_classes = [permissions.IsAuthenticated, IsNotPersonalAccessToken]
+    permission_classes = [permissions.IsAuthenticated, HasSiteRights]
+    rights = dict.fromkeys(("create", "metadata"), "sign_out")
 
     @extend_schema(summary="Log out", responses={204: None})
     def post(self, request):
@@ -149,11 +145,8 @@ class MeView(StrictQueryMixin, ConditionalMixin, generics.RetrieveUpdateAPIView)
     serializer_class = UserSerializer
     queryset = User.objects.all()  # for the schema; the object is the caller
     http_method_names = ["get", "patch", "head", "options"]
-
-    def get_permissions(self):
-        if self.request.method in permissions.SAFE_METHODS:
-            return [permissions.IsAuthenticated()]
-        return [permissions.IsAuthenticated(), TokenCanWriteAccount(), TokenKeepsEmail()]
+    permission_classes = [permissions.IsAuthenticated, HasSiteRights]
+    rights = {"retrieve": "view_account", "partial_update": ("edit_account", email_right)}
 
     def get_object(self):
         return self.request.user
@@ -188,7 +181,8 @@ class PersonalAccessTokenViewSet(
     `tokens:write` scope, and never beyond its own scopes and projects."""
 
     serializer_class = PersonalAccessTokenSerializer
-    permission_classes = [permissions.IsAuthenticated, TokenCanWriteTokens]
+    permission_classes = [permissions.IsAuthenticated, HasSiteRights]
+    rights = dict.fromkeys(("list", "create", "destroy", "metadata"), "manage_tokens")
     queryset = PersonalAccessToken.objects.none()  # for the schema; get_queryset() scopes it
     lookup_url_kwarg = "token_id"
     lookup_value_regex = "[0-9]+"
@@ -204,7 +198,8 @@ class PersonalAccessTokenViewSet(
         return PersonalAccessTokenSerializer
 
     def get_serializer_context(self):
-        visible = projects_visible(self.request.user)  # what a new token may be limited to
+        # What a new token may be limited to (a token's own projects, if it is limited).
+        visible = projects_visible(Caller.of(self.request))
         return {**super().get_serializer_context(), "visible_projects": visible}
 
     @extend_schema(
@@ -216,7 +211,7 @@ class PersonalAccessTokenViewSet(
         serializer.is_valid(raise_exception=True)
         token, secret = services.pat_create(
             user=request.user,
-            actor=request.user,
+            actor=Caller.of(request),
             ip=client_ip(request),
             **serializer.validated_data,
         )

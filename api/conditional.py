@@ -29,13 +29,16 @@ def none_match(header: str, tag: str) -> bool:
     return "*" in tags or tag in tags
 
 
-# The names ConditionalMixin's declarations use, for views that are not viewsets (`/me`).
+# The names the views' declarations (ConditionalMixin's, the `rights` maps) use for views
+# that are not viewsets (`/me`, `/auth/logout`), as DRF's generic views name them.
 METHOD_ACTIONS = {
     "GET": "retrieve",
     "HEAD": "retrieve",
+    "POST": "create",
     "PUT": "update",
     "PATCH": "partial_update",
     "DELETE": "destroy",
+    "OPTIONS": "metadata",
 }
 
 

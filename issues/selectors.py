@@ -4,6 +4,7 @@ selectors pull)."""
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
+from accounts.callers import user_of
 from api.pagination import count_rows
 from projects.selectors import visible_project_ids
 
@@ -42,7 +43,7 @@ def issues_by_key(user, key: str, labels: bool = True):
 def issue_with_role(issue: Issue, user) -> Issue:
     """`issue` read by issues_by_key, its project told the caller's role that came with the
     row, so permission checks ask no query of their own."""
-    issue.project.member_role, issue.project.member_role_for = issue.member_role, user.pk
+    issue.project.member_role, issue.project.member_role_for = issue.member_role, user_of(user).pk
     return issue
 
 

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from accounts.callers import Caller
 from accounts.serializers import UserSummarySerializer
 from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer, utc_iso
 from api.links import DetailUrlField, detail_urls
@@ -293,7 +294,7 @@ class IssueCreateSerializer(IssueWriteSerializer):
 
     def validate_project(self, key):
         project = (
-            Project.objects.visible_to(self.context["request"].user)
+            Project.objects.visible_to(Caller.of(self.context["request"]))
             .filter(key=key.upper())
             .first()
         )

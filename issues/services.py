@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django_fsm import ConcurrentTransition
 
+from accounts.callers import user_of
 from api.errors import Conflict, DomainError, NotAllowed, NotFound
 from api.versions import Expected, lock_for_write, lock_one_for_write
 from comments.services import comment_create
@@ -142,21 +143,22 @@ def _history_value(name: str, value):
     return value
 
 
-def _locked(issue: Issue | str, user, expected: Expected | None) -> Issue:
+def _locked(issue: Issue | str, caller, expected: Expected | None) -> Issue:
     """The issue read again with its row locked until the transaction ends, if it is still
     the version the caller expected, with what its representation reads: the row a write
     compares with and changes, so a stale copy neither undoes a concurrent change nor
     records wrong old values. An Issue (the admin, commands, a view that checked its
-    rights on it) is read by its id; a key (`WEB-42`, from the API) as `user` may see it,
-    with their role, in the same statement (NotFound if they may not)."""
+    rights on it) is read by its id; a key (`WEB-42`, from the API) as `caller` (a Caller,
+    or a user) may see it, with their role, in the same statement (NotFound if they may
+    not)."""
     if isinstance(issue, Issue):
         return lock_for_write(issues_for_write(), issue.pk, expected)
     try:
-        locked = issue_with_role(lock_one_for_write(issues_by_key(user, issue)), user)
+        locked = issue_with_role(lock_one_for_write(issues_by_key(caller, issue)), caller)
     except Issue.DoesNotExist:
         raise NotFound() from None
     # As CanViewProject asks of an issue read in a view, before its version is compared.
-    refused = refusal(user, locked.project, "view_project", locked)
+    refused = refusal(caller, locked.project, "view_project", locked)
     if refused is not None:
         raise NotAllowed(refused.message, code=refused.code)
     if expected is not None:
@@ -254,9 +256,9 @@ def _requires(transition) -> list[str]:
     return list(custom.get("requires", ()))
 
 
-def _refusal(issue: Issue, user, transition) -> DomainError | None:
-    """Why `user` may not take `transition` now (the error to raise), or None."""
-    refused = refusal(user, issue.project, transition.permission.action, issue)
+def _refusal(issue: Issue, caller, transition) -> DomainError | None:
+    """Why `caller` may not take `transition` now (the error to raise), or None."""
+    refused = refusal(caller, issue.project, transition.permission.action, issue)
     if refused is not None:
         kind = ProjectArchived if refused.code == ProjectArchived.code else NotAllowed
         return kind(refused.message, code=refused.code)
@@ -267,7 +269,8 @@ def _refusal(issue: Issue, user, transition) -> DomainError | None:
 
 
 def issue_available_transitions(*, issue: Issue, user) -> list[TransitionOption]:
-    """Every transition from the current status, whether `user` may take it now and why not."""
+    """Every transition from the current status, whether `user` (a Caller from the API, or
+    a user) may take it now and why not."""
     options = []
     for transition in _transitions_from(issue.status):
         refused = _refusal(issue, user, transition)
@@ -293,7 +296,8 @@ def issue_transition(
     expected: Expected | None = None,
 ) -> Issue:
     """Move the issue to `status` through the workflow, checking the transition's
-    source, permission, conditions and required inputs, and record it."""
+    source, permission, conditions and required inputs, and record it. `user` is who
+    moves it: a Caller from the API (its token's limits apply), or a user."""
     try:
         with transaction.atomic():
             return _transition_locked(
@@ -308,6 +312,7 @@ def issue_transition(
 
 
 def _transition_locked(*, issue, user, status, resolution, comment):
+    actor = user_of(user)  # who the history and the event name
     # The row is locked and read as it is now: of concurrent identical requests, the
     # first wins and the others find the issue already moved on.
     transition = next((t for t in _transitions_from(issue.status) if t.target == status), None)
@@ -338,7 +343,7 @@ def _transition_locked(*, issue, user, status, resolution, comment):
     from_status = issue.status
     note = None
     if comment.strip():
-        note = comment_create(issue=issue, author=user, body=comment)
+        note = comment_create(issue=issue, author=actor, body=comment)
     method = getattr(issue, transition.name)
     if "resolution" in transition.custom.get("requires", ()):
         method(resolution=resolution)
@@ -347,7 +352,7 @@ def _transition_locked(*, issue, user, status, resolution, comment):
     issue.save()
     event_record(
         issue=issue,
-        actor=user,
+        actor=actor,
         kind=IssueEvent.Kind.TRANSITIONED,
         from_status=from_status,
         to_status=issue.status,
@@ -355,7 +360,7 @@ def _transition_locked(*, issue, user, status, resolution, comment):
         comment=note,
     )
     changed = {name: value for name, value in old.items() if getattr(issue, name) != value}
-    _emit(Event.Type.ISSUE_TRANSITIONED, issue, user, changes=changed)
+    _emit(Event.Type.ISSUE_TRANSITIONED, issue, actor, changes=changed)
     return issue
 
 

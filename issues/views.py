@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.callers import Caller
 from api.conditional import ConditionalMixin
 from api.filters import (
     RepeatedParametersFilter,
@@ -15,7 +16,7 @@ from api.filters import (
 from api.idempotency import IdempotentCreateMixin
 from api.pagination import COUNT_CAP, FlexiblePagination
 from projects.mixins import ProjectScopedMixin
-from projects.permissions import CanDo, CanViewProject, HasRights
+from projects.permissions import CanViewProject, HasRights
 
 from . import services
 from .filters import (
@@ -27,7 +28,7 @@ from .filters import (
     IssueSearchFilter,
 )
 from .models import Issue, IssueEvent, Label
-from .permissions import CanCreateIssue, CanEditIssue
+from .permissions import create_issue_right, edit_issue_right
 from .selectors import issue_get_visible, issue_list_count, issue_list_rows, issues_listed
 from .serializers import (
     IssueCreateSerializer,
@@ -144,10 +145,6 @@ class IssueCreateMixin(IdempotentCreateMixin):
             return IssueWriteSerializer
         return IssueSerializer
 
-    def create_permissions(self):
-        # assign_issue implies create_issue: every role with it is above reporter.
-        return [CanCreateIssue()]
-
 
 class IssueViewSet(
     StrictQueryMixin,
@@ -167,24 +164,21 @@ class IssueViewSet(
     lookup_value_regex = "[^/]+"
     etag_actions = ("list", "retrieve", "partial_update", "transition", "transitions")
     if_match_actions = ("partial_update", "destroy", "transition")
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "create":
-            rules += self.create_permissions()
-        elif self.action == "partial_update":
-            rules.append(CanEditIssue())
-        elif self.action == "destroy":
-            rules.append(CanDo("delete_issue"))
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    # A transition's right is the workflow's (issues/models.py): its service asks it.
+    rights = {
+        "create": create_issue_right,
+        "partial_update": edit_issue_right,
+        "destroy": "delete_issue",
+    }
 
     def get_queryset(self):
-        return issues_listed(self.request.user)
+        return issues_listed(Caller.of(self.request))
 
     def get_object(self):
         # A write's service reads the issue again with its row locked, labels and all.
         labels = self.action == "retrieve"
-        issue = issue_get_visible(self.request.user, self.kwargs["issue_key"], labels=labels)
+        issue = issue_get_visible(Caller.of(self.request), self.kwargs["issue_key"], labels=labels)
         self.check_object_permissions(self.request, issue)
         return issue
 
@@ -235,7 +229,7 @@ class IssueViewSet(
         # itself. The answer is the issue it moved.
         issue = services.issue_transition(
             issue=issue_key,
-            user=request.user,
+            user=Caller.of(request),
             expected=self.expected(),
             **serializer.validated_data,
         )
@@ -250,7 +244,9 @@ class IssueViewSet(
     def transitions(self, request, issue_key=None):
         """The transitions from the current status, whether the caller may take each now,
         and why not."""
-        options = services.issue_available_transitions(issue=self.get_object(), user=request.user)
+        options = services.issue_available_transitions(
+            issue=self.get_object(), user=Caller.of(request)
+        )
         return Response(TransitionOptionSerializer(options, many=True).data)
 
 
@@ -271,7 +267,7 @@ class IssueEventViewSet(
     def get_issue(self):
         if not hasattr(self, "_issue"):
             self._issue = issue_get_visible(
-                self.request.user, self.kwargs["issue_key"], labels=False
+                Caller.of(self.request), self.kwargs["issue_key"], labels=False
             )
         return self._issue
 
@@ -308,15 +304,11 @@ class ProjectIssueViewSet(
 
     queryset = Issue.objects.none()  # for the schema; get_queryset() scopes to the project
     serializer_class = IssueSerializer
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "create":
-            rules += self.create_permissions()
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = {"create": create_issue_right}
 
     def get_queryset(self):
-        return issues_listed(self.request.user, project=self.get_project())
+        return issues_listed(Caller.of(self.request), project=self.get_project())
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from accounts.callers import Caller
 from accounts.serializers import PersonalAccessTokenCreateSerializer, UserSummarySerializer
 from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer
 from api.links import DetailUrlField
@@ -65,10 +66,10 @@ class ProjectPermissionsSerializer(serializers.Serializer):
         return role.label if role is not None else None
 
     def get_actions(self, project) -> list[str]:
-        return allowed_actions(self.context["request"].user, project)
+        return allowed_actions(Caller.of(self.context["request"]), project)
 
     def get_conditional_actions(self, project) -> dict[str, list[str]]:
-        return conditional_actions(self.context["request"].user, project)
+        return conditional_actions(Caller.of(self.context["request"]), project)
 
 
 class MembershipSerializer(serializers.ModelSerializer):

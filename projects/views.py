@@ -7,8 +7,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.callers import Caller
 from accounts.models import PersonalAccessToken, User
-from accounts.permissions import TokenCanCreateProjects, TokenCanWriteTokens
 from accounts.serializers import (
     PersonalAccessTokenCreatedSerializer,
     PersonalAccessTokenSerializer,
@@ -28,7 +28,7 @@ from . import services
 from .filters import MembershipFilter, ProjectFilter
 from .mixins import ProjectScopedMixin
 from .models import Membership
-from .permissions import CanDo, CanManageMembership, CanViewProject
+from .permissions import CanViewProject, HasRights, membership_right
 from .selectors import project_get_visible, projects_visible
 from .serializers import (
     BotCreateSerializer,
@@ -67,27 +67,22 @@ class ProjectViewSet(
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     etag_actions = ("list", "retrieve", "partial_update", "archive", "unarchive", "permissions_me")
-    # The right (rights.py) each action takes beyond seeing the project.
-    rights_by_action = {
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    # The right (rights.py) each action takes beyond seeing the project; creating one is
+    # a site-level right (there is no project yet).
+    rights = {
+        "create": "create_project",
         "partial_update": "edit_project",
         "destroy": "delete_project",
         "archive": "archive_project",
         "unarchive": "archive_project",
     }
 
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action in self.rights_by_action:
-            rules.append(CanDo(self.rights_by_action[self.action]))
-        if self.action == "create":  # no project yet, so not in the rights table
-            rules.append(TokenCanCreateProjects())
-        return rules
-
     def get_queryset(self):
-        return projects_visible(self.request.user)
+        return projects_visible(Caller.of(self.request))
 
     def get_object(self):
-        project = project_get_visible(self.request.user, self.kwargs["project_key"])
+        project = project_get_visible(Caller.of(self.request), self.kwargs["project_key"])
         self.check_object_permissions(self.request, project)
         return project
 
@@ -170,12 +165,8 @@ class MembershipViewSet(
     lookup_url_kwarg = "username"
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action in ("create", "partial_update", "destroy"):
-            rules.append(CanManageMembership())
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = dict.fromkeys(("create", "partial_update", "destroy"), membership_right)
 
     def get_queryset(self):
         # The project for each membership's url, in the same query.
@@ -241,12 +232,8 @@ class BotViewSet(
 
     queryset = Membership.objects.none()  # for the schema; get_queryset() scopes to the project
     serializer_class = MembershipSerializer
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "create":
-            rules.append(CanDo("manage_members"))
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = {"create": "manage_members"}
 
     def get_queryset(self):
         return Membership.objects.filter(
@@ -286,15 +273,11 @@ class BotTokenViewSet(
     serializer_class = PersonalAccessTokenSerializer
     lookup_url_kwarg = "token_id"
     lookup_value_regex = "[0-9]+"
-
-    def get_permissions(self):
-        # A token may manage tokens only with `tokens:write`, as at /me/tokens.
-        return [
-            IsAuthenticated(),
-            CanViewProject(),
-            CanDo("manage_members"),
-            TokenCanWriteTokens(),
-        ]
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    # A token may manage tokens only with `tokens:write`, as at /me/tokens.
+    rights = dict.fromkeys(
+        ("list", "create", "destroy", "metadata"), ("manage_members", "manage_tokens")
+    )
 
     def get_bot(self) -> User:
         if not hasattr(self, "_bot"):
@@ -330,7 +313,7 @@ class BotTokenViewSet(
         token, secret = pat_create(
             user=self.get_bot(),
             projects=[self.get_project()],
-            actor=request.user,
+            actor=Caller.of(request),
             ip=client_ip(request),
             **serializer.validated_data,
         )

@@ -27,3 +27,26 @@ def test_only_services_and_selectors_open_transactions_and_take_row_locks():
         for match in re.finditer(r"transaction\.atomic|select_for_update|\block(ed)?=", text)
     ]
     assert found == []
+
+
+def test_which_right_an_action_takes_is_declared_not_coded():
+    """Views declare `rights = {action: right}` (read by HasRights / HasSiteRights): no
+    view picks its permissions by action or method in code."""
+    found = [
+        str(path)
+        for path, text in app_modules()
+        if re.search(r"def get_permissions|def action_for|rights_by_action", text)
+        and path.name != "permissions.py"
+    ]
+    assert found == []
+
+
+def test_a_tokens_limits_travel_on_the_request_not_the_user():
+    """A personal access token's scopes and projects are read from `request.auth` (through
+    accounts.callers.Caller), never from attributes added to the user."""
+    found = [
+        f"{path}: {match.group(0)}"
+        for path, text in app_modules()
+        for match in re.finditer(r"token_scopes|token_project_ids", text)
+    ]
+    assert found == []

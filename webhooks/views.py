@@ -2,13 +2,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.conditional import ConditionalMixin
 from api.filters import StrictQueryMixin
 from projects.mixins import ProjectScopedMixin
-from projects.permissions import CanDo, CanViewProject
+from projects.permissions import CanViewProject, HasRights
 
 from . import services
 from .models import Delivery, Webhook
@@ -20,11 +20,8 @@ from .serializers import (
     WebhookWithSecretSerializer,
 )
 
-
-def _webhook_rights(request):
-    # Reading webhooks and their deliveries still works on an archived project; changes do not.
-    action = "view_webhooks" if request.method in SAFE_METHODS else "manage_webhooks"
-    return [IsAuthenticated(), CanViewProject(), CanDo(action)]
+# Reading webhooks and their deliveries still works on an archived project; changes do not.
+READING = dict.fromkeys(("list", "retrieve", "metadata"), "view_webhooks")
 
 
 @extend_schema_view(
@@ -58,9 +55,11 @@ class WebhookViewSet(
     lookup_url_kwarg = "webhook_id"
     lookup_value_regex = "[0-9]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_permissions(self):
-        return _webhook_rights(self.request)
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = READING | dict.fromkeys(
+        ("create", "update", "partial_update", "destroy", "ping", "rotate_secret"),
+        "manage_webhooks",
+    )
 
     def get_queryset(self):
         return Webhook.objects.filter(project=self.get_project()).select_related(
@@ -138,9 +137,8 @@ class DeliveryViewSet(
     serializer_class = DeliverySerializer
     lookup_url_kwarg = "delivery_id"
     lookup_value_regex = "[0-9]+"
-
-    def get_permissions(self):
-        return _webhook_rights(self.request)
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = READING | {"redeliver": "manage_webhooks"}
 
     def get_webhook(self) -> Webhook:
         if not hasattr(self, "_webhook"):
