@@ -6,7 +6,7 @@ from events.outbox import event_emit
 from projects.services import project_ensure_active
 
 from .models import Comment
-from .serializers import CommentSerializer
+from .representation import comment_representation
 
 
 def _emit(type: str, comment: Comment, actor, **extra) -> None:
@@ -14,7 +14,7 @@ def _emit(type: str, comment: Comment, actor, **extra) -> None:
         type=type,
         project=comment.issue.project,
         actor=actor,
-        data=CommentSerializer(comment).data,
+        data=comment_representation(comment),
         **extra,
     )
 
@@ -66,7 +66,7 @@ def comment_update(
 def comment_delete(*, comment: Comment, actor=None, expected: Expected | None = None) -> None:
     comment = _lock(comment, expected)
     project_ensure_active(project=comment.issue.project)
-    data = CommentSerializer(comment).data
+    data = comment_representation(comment)
     comment.delete()
     event_emit(
         type=Event.Type.COMMENT_DELETED, project=comment.issue.project, actor=actor, data=data

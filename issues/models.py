@@ -10,7 +10,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from accounts.callers import user_of
 from projects.models import Membership, Project
 
-from . import workflow
+from . import choices, workflow
 
 
 class Label(models.Model):
@@ -60,13 +60,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         FEATURE = "feature"
         TASK = "task"
 
-    class Priority(models.IntegerChoices):
-        # Stored as a rank so lists sort by importance, not alphabet.
-        LOWEST = 1, "lowest"
-        LOW = 2, "low"
-        MEDIUM = 3, "medium"
-        HIGH = 4, "high"
-        HIGHEST = 5, "highest"
+    Priority = choices.Priority  # a rank, so lists sort by importance (issues/choices.py)
 
     class Status(models.TextChoices):
         OPEN = "open"

@@ -10,7 +10,7 @@ from projects.selectors import visible_project_ids
 
 from .filters import SEARCH_RANK
 from .models import Issue, Label
-from .serializers import ISSUE_ROW_FIELDS
+from .representation import ISSUE_ROW_FIELDS
 
 
 def issues_visible(user, labels: bool = True):

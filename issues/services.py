@@ -19,8 +19,8 @@ from projects.services import ProjectArchived, project_ensure_active
 
 from .events import event_record
 from .models import Issue, IssueEvent, Label
+from .representation import issue_representation, label_data
 from .selectors import issue_with_role, issues_by_key, issues_for_write
-from .serializers import IssueSerializer, LabelSerializer
 
 STATUS_FIELD = Issue._meta.get_field("status")
 
@@ -48,7 +48,7 @@ class ConcurrentChange(Conflict):
 def _emit(type: str, issue: Issue, actor, data: dict | None = None, **extra) -> None:
     """Announce a change of `issue`, rendered as its GET renders it (unless given)."""
     if data is None:
-        data = IssueSerializer(issue).data
+        data = issue_representation(issue)
     event_emit(type=type, project=issue.project, actor=actor, data=data, **extra)
 
 
@@ -153,17 +153,11 @@ def _locked(issue: Issue | str, caller, expected: Expected | None) -> Issue:
     not)."""
     if isinstance(issue, Issue):
         return lock_for_write(issues_for_write(), issue.pk, expected)
+    # What the caller may see they may view (view_project: every token carries `read`).
     try:
-        locked = issue_with_role(lock_one_for_write(issues_by_key(caller, issue)), caller)
+        return issue_with_role(lock_one_for_write(issues_by_key(caller, issue), expected), caller)
     except Issue.DoesNotExist:
         raise NotFound() from None
-    # As CanViewProject asks of an issue read in a view, before its version is compared.
-    refused = refusal(caller, locked.project, "view_project", locked)
-    if refused is not None:
-        raise NotAllowed(refused.message, code=refused.code)
-    if expected is not None:
-        expected.check(locked)
-    return locked
 
 
 @transaction.atomic
@@ -174,7 +168,7 @@ def issue_update(
     returned is the one stored, as its GET renders it."""
     issue = _locked(issue, actor, expected)
     project_ensure_active(project=issue.project)
-    before = IssueSerializer(issue).data
+    before = issue_representation(issue)
     changes = []
     if "assignee" in fields:
         _check_assignee(issue.project, fields["assignee"])
@@ -212,7 +206,7 @@ def issue_update(
 def issue_delete(*, issue: Issue | str, actor=None, expected: Expected | None = None) -> None:
     issue = _locked(issue, actor, expected)
     project_ensure_active(project=issue.project)
-    data = IssueSerializer(issue).data
+    data = issue_representation(issue)
     issue.delete()
     _emit(Event.Type.ISSUE_DELETED, issue, actor, data)
 
@@ -440,7 +434,7 @@ def label_update(*, label: Label, actor=None, expected: Expected | None = None, 
 def label_delete(*, label: Label, actor=None, expected: Expected | None = None) -> None:
     label = _lock_label(label, expected)
     project_ensure_active(project=label.project)
-    data = LabelSerializer(label).data
+    data = label_data(label)
     label.delete()
     event_emit(type=Event.Type.LABEL_DELETED, project=label.project, actor=actor, data=data)
 
@@ -456,5 +450,5 @@ def labels_delete(*, labels, actor=None) -> int:
 
 
 def _emit_label(type: str, label: Label, actor, **extra) -> None:
-    data = LabelSerializer(label).data
+    data = label_data(label)
     event_emit(type=type, project=label.project, actor=actor, data=data, **extra)

@@ -11,18 +11,13 @@ from events.models import Event
 from events.outbox import event_emit
 
 from .models import Membership, Project, Role
+from .representation import membership_data, project_data
 from .selectors import projects_for_write
-from .serializers import MembershipSerializer, ProjectSerializer
 
 
 class ProjectArchived(NotAllowed):
     message = "This project is archived and read-only."
     code = "project_archived"
-
-
-def _project_data(project: Project) -> dict:
-    """The project as its GET renders it; an event has no caller, so `role` is null."""
-    return ProjectSerializer(project).data
 
 
 def project_ensure_active(*, project: Project) -> None:
@@ -46,7 +41,7 @@ def project_create(
         type=Event.Type.PROJECT_CREATED,
         project=project,
         actor=creator,
-        data=_project_data(project),
+        data=project_data(project),
     )
     return project
 
@@ -78,7 +73,7 @@ def project_update(
         type=Event.Type.PROJECT_UPDATED,
         project=project,
         actor=actor,
-        data=_project_data(project),
+        data=project_data(project),
         changes=old,
     )
     return project
@@ -94,7 +89,7 @@ def project_archive(*, project: Project, actor=None, expected: Expected | None =
             type=Event.Type.PROJECT_ARCHIVED,
             project=project,
             actor=actor,
-            data=_project_data(project),
+            data=project_data(project),
         )
     return project
 
@@ -111,7 +106,7 @@ def project_unarchive(
             type=Event.Type.PROJECT_UNARCHIVED,
             project=project,
             actor=actor,
-            data=_project_data(project),
+            data=project_data(project),
         )
     return project
 
@@ -122,7 +117,7 @@ def project_delete(*, project: Project, actor=None, expected: Expected | None = 
     # Recorded first, while the project row exists; the deletion then sets the event's
     # project to null (its key stays), so only site admins see it in the feed.
     event_emit(
-        type=Event.Type.PROJECT_DELETED, project=project, actor=actor, data=_project_data(project)
+        type=Event.Type.PROJECT_DELETED, project=project, actor=actor, data=project_data(project)
     )
     project.delete()
 
@@ -137,7 +132,7 @@ def membership_add(*, project: Project, user, role: Role, actor=None) -> Members
         type=Event.Type.MEMBER_ADDED,
         project=project,
         actor=actor,
-        data=MembershipSerializer(membership).data,
+        data=membership_data(membership),
     )
     return membership
 
@@ -166,14 +161,14 @@ def membership_change_role(
         raise ValidationError(
             {"role": "A project must keep at least one owner; add another owner first."}
         )
-    old = MembershipSerializer(membership).data["role"]
+    old = membership_data(membership)["role"]
     membership.role = role
     membership.save(update_fields=["role"])
     event_emit(
         type=Event.Type.MEMBER_UPDATED,
         project=membership.project,
         actor=actor,
-        data=MembershipSerializer(membership).data,
+        data=membership_data(membership),
         changes={"role": old},
     )
     return membership
@@ -189,7 +184,7 @@ def membership_remove(
         raise ValidationError(
             {"username": "A project must keep at least one owner; add another owner first."}
         )
-    data = MembershipSerializer(membership).data
+    data = membership_data(membership)
     membership.delete()
     event_emit(type=Event.Type.MEMBER_REMOVED, project=membership.project, actor=actor, data=data)
 
