@@ -136,6 +136,12 @@ class RevokedAccessToken(models.Model):
         return self.jti
 
 
+def scopes_effective(scopes) -> frozenset[str]:
+    """The scopes a token with `scopes` acts with: its own, and `read`, which every scope
+    implies (a token that writes issues must find them)."""
+    return frozenset(scopes) | {"read"}
+
+
 class PersonalAccessToken(models.Model):
     """A long-lived bearer token for scripts and bots, limited by scopes and projects.
 
@@ -167,6 +173,23 @@ class PersonalAccessToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.name}, {self.user_id})"
+
+    @property
+    def scopes_effective(self) -> frozenset[str]:
+        """The scopes it acts with (scopes_effective)."""
+        return scopes_effective(self.scopes)
+
+    @property
+    def project_limit(self) -> frozenset[int] | None:
+        """The only projects it reaches, or None when it is not limited to projects. A
+        token read for authentication carries their ids (`project_ids`, kept with its
+        cache entry, accounts/pats.py)."""
+        if not self.limited_to_projects:
+            return None
+        ids = getattr(self, "project_ids", None)
+        if ids is None:
+            ids = self.projects.values_list("pk", flat=True)
+        return frozenset(ids)
 
     @property
     def throttle_ident(self) -> str:

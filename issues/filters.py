@@ -23,6 +23,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
+from accounts.callers import Caller
 from api.fields import NO_NUL
 from api.filters import (
     TRUE_FALSE,
@@ -63,7 +64,7 @@ ORDERING_ANNOTATIONS = {
 class IssueFilter(filters.FilterSet):
     project = filters.ModelMultipleChoiceFilter(
         to_field_name="key",
-        queryset=lambda request: Project.objects.visible_to(request.user),
+        queryset=lambda request: Project.objects.visible_to(Caller.of(request)),
         method="filter_project",
         help_text="Project key; repeat for several.",
     )
@@ -126,7 +127,7 @@ class IssueFilter(filters.FilterSet):
         named = reduce(or_, (Q(name__iexact=value) for value in values))
         ids = defaultdict(list)  # lower-case name -> ids of the labels so named
         for pk, label_name in Label.objects.filter(
-            named, project__in=Project.objects.visible_to(self.request.user)
+            named, project__in=Project.objects.visible_to(Caller.of(self.request))
         ).values_list("pk", "name"):
             ids[label_name.lower()].append(pk)
         unknown = [v for v in values if v.lower() not in ids]

@@ -4,14 +4,26 @@ selectors pull)."""
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 
+from accounts.callers import user_of
 from accounts.models import User
 
 from .models import Membership, Project, Role
 
 
 def projects_visible(user):
-    """The projects `user` may see, each with the caller's role (`member_role`)."""
+    """The projects `user` (a Caller, or a user) may see, each with their role
+    (`member_role`)."""
     return Project.objects.visible_to(user).with_member_role(user).select_related("created_by")
+
+
+def projects_for_write(user=None):
+    """Every project, with what its representation reads (its creator and, for `user`,
+    their role): where a service locks the row it changes, so it renders as a GET does."""
+    projects = Project.objects.select_related("created_by")
+    user = user_of(user)
+    if user is not None and user.is_authenticated:
+        projects = projects.with_member_role(user)
+    return projects
 
 
 def visible_project_ids(user) -> list[int]:

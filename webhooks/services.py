@@ -24,6 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from api.errors import Conflict
+from api.versions import Expected, lock_for_write
 from config.celery import enqueue
 from events.models import Event
 from projects.services import project_ensure_active
@@ -141,9 +142,16 @@ def webhook_create(
     return webhook
 
 
+def _lock(webhook: Webhook, expected: Expected | None) -> Webhook:
+    """The webhook read again with its row locked, if still the version expected."""
+    webhooks = Webhook.objects.select_related("created_by", "project")
+    return lock_for_write(webhooks, webhook.pk, expected)
+
+
 @transaction.atomic
-def webhook_update(*, webhook: Webhook, **fields) -> Webhook:
+def webhook_update(*, webhook: Webhook, expected: Expected | None = None, **fields) -> Webhook:
     """Change a webhook; turning it back on forgets its failures."""
+    webhook = _lock(webhook, expected)
     _ensure_active(webhook.project)
     if "url" in fields:
         _check_url(fields["url"])
@@ -158,14 +166,17 @@ def webhook_update(*, webhook: Webhook, **fields) -> Webhook:
     return webhook
 
 
-def webhook_delete(*, webhook: Webhook) -> None:
+@transaction.atomic
+def webhook_delete(*, webhook: Webhook, expected: Expected | None = None) -> None:
+    webhook = _lock(webhook, expected)
     _ensure_active(webhook.project)
     webhook.delete()
 
 
 @transaction.atomic
-def webhook_rotate_secret(*, webhook: Webhook) -> Webhook:
+def webhook_rotate_secret(*, webhook: Webhook, expected: Expected | None = None) -> Webhook:
     """A new secret; the old one still signs too for WEBHOOK_SECRET_ROTATION_GRACE."""
+    webhook = _lock(webhook, expected)
     _ensure_active(webhook.project)
     webhook.previous_secret = webhook.secret
     webhook.previous_secret_expires_at = timezone.now() + timedelta(

@@ -7,8 +7,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.models import PersonalAccessToken, RevokedAccessToken, TokenEvent, TokenFamily
-from accounts.pats import pat_create
-from accounts.services import auth_logout, token_pair_for_user
+from accounts.services import auth_logout, pat_create, token_pair_for_user
 from events.models import Event
 from issues.models import Issue, IssueEvent
 from issues.services import issue_comment, issue_create, label_create

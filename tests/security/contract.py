@@ -6,7 +6,7 @@ import jsonschema
 from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 
-from accounts.pats import pat_create
+from accounts.services import pat_create
 from events.outbox import event_emit
 from projects.models import Role
 from projects.services import bot_create

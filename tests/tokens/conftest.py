@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.pats import pat_create
+from accounts.services import pat_create
 
 
 @pytest.fixture

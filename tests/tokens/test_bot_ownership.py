@@ -18,7 +18,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import PersonalAccessToken, TokenEvent, User
-from accounts.pats import pat_create
+from accounts.services import pat_create
 from api.errors import NotAllowed
 from projects import services
 from projects.models import Membership, Project, Role
