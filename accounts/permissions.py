@@ -54,6 +54,12 @@ class TokenCanWriteMembers(TokenHasScope):
     scope = "members:write"
 
 
+class TokenCanNotifications(TokenHasScope):
+    """May read and mark the user's notifications and change their settings."""
+
+    scope = "notifications"
+
+
 class IsNotPersonalAccessToken(BasePermission):
     """Signed in with a password, not a personal access token (logout, sessions)."""
 

@@ -487,6 +487,7 @@ PATH_PARAMETERS = {
     "webhook_id": "The webhook's id.",
     "delivery_id": "The webhook delivery's id.",
     "token_id": "The personal access token's id.",
+    "thread_id": "The notification thread's id.",
 }
 
 

@@ -3,9 +3,17 @@
 from accounts.models import User
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
+from notifications.models import (
+    IssueSubscription,
+    NotificationSettings,
+    ProjectSubscription,
+    Thread,
+)
 from projects.models import Membership, Project
 
 MODELS = [User, Project, Membership, Issue, Issue.labels.through, Label, Comment, IssueEvent]
+# Notifications (notifications/): what its endpoints change.
+MODELS += [IssueSubscription, ProjectSubscription, Thread, NotificationSettings]
 
 
 def database_state() -> dict[str, list[dict]]:

@@ -15,6 +15,7 @@ import pytest
 
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
+from notifications.models import IssueSubscription
 from projects.models import Membership, Project, Role
 from projects.rights import RIGHTS, Relation
 from tests.factories import (
@@ -115,6 +116,7 @@ PROBES = {
         f"{P(s)}/webhooks",
         {"url": "https://8.8.8.8/hook", "description": "CI"},
     ),
+    "watch": lambda s: ("put", f"{I(s)}/subscription", None),
 }
 
 
@@ -192,6 +194,7 @@ def snapshot():
         list(Comment.objects.order_by("pk").values_list("body", flat=True)),
         IssueEvent.objects.count(),
         Webhook.objects.count(),
+        IssueSubscription.objects.count(),
     )
 
 

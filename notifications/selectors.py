@@ -1,0 +1,70 @@
+"""Reads of notifications that views, the admin and the benchmark share."""
+
+from comments.models import Comment
+from projects.models import Project
+
+from .models import Inbox, IssueSubscription, ProjectSubscription, Thread
+
+
+def inbox_threads(user):
+    """The person's threads they may see now (visibility now, not when notified: losing
+    access to a project hides its threads), newest activity first, not done."""
+    visible = Project.objects.visible_to(user).values("pk")
+    return (
+        Thread.objects.filter(user=user, done_at__isnull=True, project_id__in=visible)
+        .select_related("issue", "project", "actor")
+        .order_by("-updated_at", "-id")
+    )
+
+
+def thread_get(user, thread_id: int) -> Thread | None:
+    """One of the person's threads that they may see now (done ones too), or None."""
+    visible = Project.objects.visible_to(user).values("pk")
+    return (
+        Thread.objects.filter(pk=thread_id, user=user, project_id__in=visible)
+        .select_related("issue", "project", "actor")
+        .first()
+    )
+
+
+def inbox_version(user) -> str:
+    """The version of the person's inbox: changes with every write to it (consumer.py)."""
+    return Inbox.objects.filter(user=user).values_list("version", flat=True).first() or ""
+
+
+def issue_subscription(user, issue) -> tuple[bool, str | None]:
+    """Whether the person hears of the issue's activity, and why: `watching`, `reporter`,
+    `assignee`, `commented`, `mentioned`, `project` (watching all of its project); or
+    not: `unwatched` (they unwatched it), None (they take no part)."""
+    state = (
+        IssueSubscription.objects.filter(user=user, issue=issue)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if state == IssueSubscription.State.WATCHING:
+        return True, "watching"
+    if state == IssueSubscription.State.UNWATCHED:
+        return False, "unwatched"
+    if issue.reporter_id == user.pk:
+        return True, "reporter"
+    if issue.assignee_id == user.pk:
+        return True, "assignee"
+    if Comment.objects.filter(issue=issue, author=user).exists():
+        return True, "commented"
+    if state == IssueSubscription.State.MENTIONED:
+        return True, "mentioned"
+    watching_project = ProjectSubscription.objects.filter(
+        user=user, project_id=issue.project_id, level=ProjectSubscription.Level.ALL
+    ).exists()
+    if watching_project:
+        return True, "project"
+    return False, None
+
+
+def project_subscription(user, project) -> str | None:
+    """The level at which the person watches the project, or None."""
+    return (
+        ProjectSubscription.objects.filter(user=user, project=project)
+        .values_list("level", flat=True)
+        .first()
+    )
