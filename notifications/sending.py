@@ -118,9 +118,10 @@ def _close(groups: list[dict], now: datetime) -> list[int]:
 
 
 def _lease() -> timedelta:
-    """How long an attempt may take before the sweeper may try again: the SMTP timeout
-    for connecting and for each command, with room to spare."""
-    return timedelta(seconds=(settings.EMAIL_TIMEOUT or 30) * 3 + 30)
+    """How long an attempt may take before the sweeper may try again: by default the SMTP
+    timeout for connecting and for each command, with room to spare."""
+    seconds = settings.NOTIFY_EMAIL_LEASE or (settings.EMAIL_TIMEOUT or 30) * 3 + 30
+    return timedelta(seconds=seconds)
 
 
 def _refused_for_good(error: Exception) -> bool:

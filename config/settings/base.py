@@ -384,6 +384,9 @@ NOTIFY_EMAIL_RETRY_SCHEDULE = [
     int(s) for s in env.list("NOTIFY_EMAIL_RETRY_SCHEDULE", default=[30, 120, 600, 1800, 3600])
 ]
 NOTIFY_EMAIL_GIVE_UP_HOURS = env.int("NOTIFY_EMAIL_GIVE_UP_HOURS", default=72)
+# Seconds a send may take before the sweep may try the mail again (its worker died); 0:
+# 3 x EMAIL_TIMEOUT + 30.
+NOTIFY_EMAIL_LEASE = env.int("NOTIFY_EMAIL_LEASE", default=0)
 # Mails sent (or given up) are deleted after this many days.
 NOTIFY_EMAIL_RETENTION_DAYS = env.int("NOTIFY_EMAIL_RETENTION_DAYS", default=30)
 # The inbox's X-Poll-Interval: seconds a client should wait between polls.
