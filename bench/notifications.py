@@ -167,9 +167,9 @@ def seed(count: int):
 def deep_cursor(person, offset: int) -> str:
     """The `cursor` of the page that starts after the thread at `offset` (newest first)."""
     from api.pagination import KeysetCursorPagination
-    from notifications.selectors import inbox_threads
+    from notifications.selectors import inbox_threads, thread_rows
 
-    row = inbox_threads(person)[offset]
+    row = thread_rows(inbox_threads(person)[offset : offset + 1])[0]
     ordering = [("updated_at", True), ("id", True)]
     return KeysetCursorPagination()._encode(row, ordering, False)
 
@@ -271,7 +271,10 @@ end
 
 
 def wrk(server: Server, path: str, headers: dict, seconds: float, args, tmp: Path) -> dict:
-    lines = [f'wrk.headers["{name}"] = "{value}"' for name, value in {**HTTPS, **headers}.items()]
+    lines = [
+        f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}"  # JSON strings are Lua's too
+        for name, value in {**HTTPS, **headers}.items()
+    ]
     script = tmp / "scenario.lua"
     script.write_text("\n".join(lines) + LUA_DONE)
     done = subprocess.run(  # noqa: S603
@@ -279,7 +282,7 @@ def wrk(server: Server, path: str, headers: dict, seconds: float, args, tmp: Pat
             shutil.which("wrk"),
             f"-c{args.connections}",
             f"-t{args.threads_wrk}",
-            f"-d{seconds}s",
+            f"-d{max(1, round(seconds))}s",
             "-s",
             str(script),
             f"http://127.0.0.1:{server.port}{path}",
@@ -288,7 +291,9 @@ def wrk(server: Server, path: str, headers: dict, seconds: float, args, tmp: Pat
         text=True,
         check=True,
     )
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        sys.exit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
     requests, duration, p50, p99, errors, non_2xx = map(int, line.split()[1:])
     return {
         "rps": round(requests / (duration / 1e6), 1),
@@ -327,7 +332,8 @@ def main(argv=None) -> int:
     started = time.monotonic()
     person, actor, project = seed(args.threads)
     seeded = time.monotonic() - started
-    cursor = deep_cursor(person, args.threads // 2)
+    depth = args.threads // 2
+    cursor = deep_cursor(person, depth)
     fanout = fan_out(actor, project, args.watchers, args.rounds)
     token = token_pair_for_user(user=person).access
     auth = {"Authorization": f"Bearer {token}"}
@@ -345,7 +351,7 @@ def main(argv=None) -> int:
         scenarios = [
             ("inbox, first page", inbox, auth, "floor, first page"),
             ("inbox, unread", f"{inbox}&unread=true", auth, "floor, unread"),
-            ("inbox, 50,000 deep", f"{inbox}&{urlencode({'cursor': cursor})}", auth, None),
+            (f"inbox, {depth:,} deep", f"{inbox}&{urlencode({'cursor': cursor})}", auth, None),
             ("inbox, unchanged (304)", inbox, {**auth, "If-None-Match": etag}, None),
             ("floor, first page", floor, {}, None),
             ("floor, unread", f"{floor}&unread=true", {}, None),

@@ -64,36 +64,38 @@ class ThreadSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, thread):
-        # By hand, as the issue and comment lists are: a page of 100 threads through DRF's
-        # field machinery cost more than its query.
+    def to_representation(self, row):
+        # From a plain row (selectors.THREAD_ROW_FIELDS), by hand, as the issue list does.
         if not hasattr(self, "_urls"):
             request = self.context.get("request")
             self._urls = (thread_urls(request), detail_urls("issue-detail", request))
-        thread_url, issue_url = self._urls
-        issue, actor = thread.issue, thread.actor
-        key = f"{thread.project.key}-{issue.number}"
-        return {
-            "id": thread.pk,
-            "url": thread_url(thread.pk),
-            "issue": {
-                "key": key,
-                "url": issue_url(key),
-                "title": issue.title,
-                "status": issue.status,
-                "project": thread.project.key,
-            },
-            "reason": thread.reason,
-            "actor": (
-                None
-                if actor is None
-                else {name: getattr(actor, name) for name in UserSummarySerializer.Meta.fields}
-            ),
-            "event": thread.event_id,
-            "unread": thread.read_at is None,
-            "updated_at": utc_iso(thread.updated_at),
-            "read_at": utc_iso(thread.read_at),
-        }
+        return thread_data(row, *self._urls)
+
+
+def thread_data(row: dict, thread_url, issue_url) -> dict:
+    """A thread's representation from its row; the urls from ids and keys (api.links)."""
+    key = f"{row['project__key']}-{row['issue__number']}"
+    return {
+        "id": row["id"],
+        "url": thread_url(row["id"]),
+        "issue": {
+            "key": key,
+            "url": issue_url(key),
+            "title": row["issue__title"],
+            "status": row["issue__status"],
+            "project": row["project__key"],
+        },
+        "reason": row["reason"],
+        "actor": (
+            None
+            if row["actor__id"] is None
+            else {name: row[f"actor__{name}"] for name in UserSummarySerializer.Meta.fields}
+        ),
+        "event": row["event_id"],
+        "unread": row["read_at"] is None,
+        "updated_at": utc_iso(row["updated_at"]),
+        "read_at": utc_iso(row["read_at"]),
+    }
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -48,7 +48,10 @@ POLL_INTERVAL = OpenApiParameter(
 
 
 class InboxPagination(KeysetCursorPagination):
-    """Cursors only: the inbox is walked from its newest activity, never jumped into."""
+    """Cursors only: the inbox is walked from its newest activity, never jumped into. The
+    page is read as plain rows (selectors.thread_rows)."""
+
+    read_rows = staticmethod(selectors.thread_rows)
 
     def get_schema_operation_parameters(self, view):
         return [
@@ -115,11 +118,20 @@ class InboxViewSet(
         return selectors.inbox_threads(self.request.user)
 
     def get_object(self):
-        thread_id = int(self.kwargs["thread_id"])
-        thread = selectors.thread_get(self.request.user, thread_id) if thread_id < 2**63 else None
+        thread = selectors.thread_get(self.request.user, self.thread_id())
         if thread is None:
             raise Http404
         return thread
+
+    def thread_id(self) -> int:
+        thread_id = int(self.kwargs["thread_id"])
+        return thread_id if thread_id < 2**63 else 0  # beyond a bigint: none
+
+    def retrieve(self, request, thread_id=None):
+        row = selectors.thread_row(request.user, self.thread_id())
+        if row is None:
+            raise Http404
+        return Response(self.get_serializer(row).data)
 
     # -- the list's ETag, checked before the throttle counts the request --------------------
 
@@ -170,8 +182,7 @@ class InboxViewSet(
         thread = services.thread_mark(
             thread=self.get_object(), read=serializer.validated_data["read"]
         )
-        thread = selectors.thread_get(request.user, thread.pk)
-        return Response(self.get_serializer(thread).data)
+        return Response(self.get_serializer(selectors.thread_row(request.user, thread.pk)).data)
 
     def perform_destroy(self, instance):
         services.thread_done(thread=instance)
