@@ -8,4 +8,4 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         # Registers the tasks with Celery in every process, so events.outbox can queue
         # them by name without importing this app.
-        from . import tasks  # noqa: F401
+        from . import schema, tasks  # noqa: F401 - OpenAPI descriptions; Celery tasks

@@ -26,6 +26,7 @@ from . import selectors, services
 from .filters import ThreadFilter
 from .mail import read_unsubscribe_token
 from .models import Thread
+from .schema import InboxSchema
 from .serializers import (
     IssueSubscriptionSerializer,
     MarkReadResultSerializer,
@@ -103,6 +104,7 @@ class InboxViewSet(
 
     queryset = Thread.objects.none()  # for the schema; get_queryset() scopes to the caller
     serializer_class = ThreadSerializer
+    schema = InboxSchema()
     permission_classes = [IsAuthenticated, TokenCanNotifications]
     pagination_class = InboxPagination
     filter_backends = [RepeatedParametersFilter, DjangoFilterBackend]
