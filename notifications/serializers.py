@@ -111,6 +111,9 @@ class ThreadMarkSerializer(serializers.Serializer):
     read = StrictBooleanField(help_text="true: mark read; false: mark unread again.")
 
 
+MAX_EVENT_ID = 2**63 - 1
+
+
 @extend_schema_field(
     {
         "oneOf": [
@@ -131,11 +134,11 @@ class BeforeField(serializers.Field):
         if isinstance(data, bool):
             self.fail("invalid")
         if isinstance(data, int):
-            return data
+            return min(data, MAX_EVENT_ID)  # ids are 64-bit: a larger one names them all
         if not isinstance(data, str) or not data.strip() or "\x00" in data:
             self.fail("invalid")
         if data.isascii() and data.isdigit():
-            return int(data) if len(data) < 19 else 2**63 - 1
+            return int(data) if len(data) < 19 else MAX_EVENT_ID
         try:
             moment = UtcIsoDateTimeField().clean(data)
         except Exception:  # django's forms.ValidationError: bad format or out of range

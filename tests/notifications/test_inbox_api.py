@@ -353,6 +353,10 @@ def test_mark_read_before_an_event_id(team, client_for, notify):
     }
     unread = client.get(URL, {"unread": "true"}).json()["results"]
     assert [t["issue"]["key"] for t in unread] == [other.key]
+    # An id past every event's names them all.
+    assert client.post(f"{URL}/mark-read", {"before": 10**30}, format="json").json() == {
+        "changed": 1
+    }
 
 
 @pytest.mark.parametrize(
