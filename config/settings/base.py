@@ -120,6 +120,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Django's warning about it (models.W040) says nothing about a zero-config setup.
 SILENCED_SYSTEM_CHECKS = ["models.W040"] if "sqlite" in DATABASES["default"]["ENGINE"] else []
 
+# SQLite (zero configuration): the server and scripts/run's worker write the same file.
+# A transaction that reads and then writes while the other holds the write lock fails at
+# once ("database is locked": SQLite will not wait for a lock it could deadlock on), so
+# transactions take the write lock when they begin, and wait up to 20 s for it.
+if "sqlite" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+
 # Cache: Redis when REDIS_URL is set, otherwise per-process local memory.
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
