@@ -10,6 +10,11 @@ both). A new kind of change notifies with one line here, for example:
     "issue.unblocked": Rule(issue_by_id, (Hear(assignee_now, Reason.STATE_CHANGED),
                                           Hear(watchers, Reason.STATE_CHANGED))),
 
+(`issue_by_id` finds the issue by the event data's `id`, `issue_by_key("issue")` by the
+key in its `issue`; write another finder for another shape.) Events that share a
+`bulk_id` (in `data`, or a column of that name) are mailed together: one mail per person
+per bulk change (consumer._bulk_id).
+
 Everything is read from the event (the text before and after an edit, the assignee as
 the change left it), so a change notifies the same way whichever path made it: the API
 with a login or a personal access token, a bot, the admin, a bulk edit.
@@ -131,6 +136,18 @@ def new_assignee(change: Change) -> set[int]:
         return set()
     assignee = change.data.get("assignee") or {}
     return {assignee["id"]} if assignee.get("id") else set()
+
+
+def assignee_now(change: Change) -> set[int]:
+    """The issue's assignee as it is now."""
+    return {change.issue.assignee_id} - {None}
+
+
+def watchers(change: Change) -> set[int]:
+    """Who watches the issue, or its project's every change (not its other participants)."""
+    people = {u for u, s in change.subscriptions.items() if s == "watching"}
+    people |= {u for u, level in change.project_watchers.items() if level == "all"}
+    return people - change.unwatched
 
 
 def project_watchers_of_new_issues(change: Change) -> set[int]:

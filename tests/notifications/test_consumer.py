@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from comments.services import comment_create
 from events.models import Event
-from notifications import consumer, services, tasks
+from events.outbox import event_emit
+from notifications import consumer, rules, services, tasks
 from notifications.models import Email, EventCursor, Inbox, IssueSubscription, MailItem, Thread
 from projects.models import Membership, Role
 from projects.services import membership_remove
@@ -190,3 +191,29 @@ def test_the_settings_read_the_environment():
     assert settings.NOTIFY_IMMEDIATE_QUIET < settings.NOTIFY_IMMEDIATE_MAX <= 60
     assert settings.NOTIFY_BATCH_QUIET == 180 and settings.NOTIFY_BATCH_MAX == 600
     assert settings.PUBLIC_URL == "http://127.0.0.1:8000"
+
+
+def test_a_new_kind_of_change_notifies_with_one_entry_in_the_table(team, notify, monkeypatch):
+    """How a kind of change made elsewhere (relations between issues) is wired: one line."""
+    monkeypatch.setitem(
+        rules.RULES,
+        "issue.unblocked",
+        rules.Rule(
+            rules.issue_by_id,
+            (
+                rules.Hear(rules.assignee_now, "state_changed"),
+                rules.Hear(rules.watchers, "state_changed"),
+            ),
+        ),
+    )
+    IssueSubscription.objects.create(user=team.viewer, issue=team.issue, state="watching")
+    with transaction.atomic():
+        event_emit(
+            type="issue.unblocked",
+            project=team.project,
+            actor=team.owner,
+            data={"id": team.issue.pk, "key": team.issue.key},
+        )
+    notify()
+    threads = dict(Thread.objects.values_list("user_id", "reason"))
+    assert threads == {team.developer.pk: "state_changed", team.viewer.pk: "state_changed"}
