@@ -59,6 +59,9 @@ SCOPES = {
     "webhooks:admin": "Manage a project's webhooks.",
     "account:write": "Change the user's display name (never the password or email).",
     "tokens:write": "List, create and revoke the user's personal access tokens.",
+    # Notifications (notifications/): the inbox, marking it, mail settings, watching.
+    "notifications": "Read the user's notifications and mark them read or done; change "
+    "notification settings; watch and unwatch issues and projects.",
 }
 
 

@@ -55,6 +55,8 @@ SITE_RIGHTS: dict[str, SiteRight] = {
         "sign in with your password.",
     ),
     "read_events": SiteRight(scope="read"),
+    # The inbox, marking it, mail settings (notifications/).
+    "notifications": SiteRight(scope="notifications"),
     # A token is revoked (DELETE /me/tokens/{token_id}), not signed out.
     "sign_out": SiteRight(
         tokens=False,

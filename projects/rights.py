@@ -190,6 +190,13 @@ RIGHTS: dict[str, Right] = {
         relations={Relation.AUTHOR: Role.REPORTER},
         scope="comments:write",
     ),
+    # -- notifications (notifications/): one's own subscriptions, read-only projects too --
+    "watch": Right(
+        Role.VIEWER,
+        "You cannot watch this project.",
+        archived=True,
+        scope="notifications",
+    ),
 }
 
 _UNSET = object()

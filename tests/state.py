@@ -4,10 +4,18 @@ from accounts.models import PersonalAccessToken, TokenEvent, User
 from comments.models import Comment
 from events.models import Event
 from issues.models import Issue, IssueEvent, Label
+from notifications.models import (
+    IssueSubscription,
+    NotificationSettings,
+    ProjectSubscription,
+    Thread,
+)
 from projects.models import Membership, Project
 from webhooks.models import Delivery, Webhook
 
 MODELS = [User, Project, Membership, Issue, Issue.labels.through, Label, Comment, IssueEvent]
+# Notifications (notifications/): what its endpoints change.
+MODELS += [IssueSubscription, ProjectSubscription, Thread, NotificationSettings]
 # Also tokens (whose use is recorded: compare before any request that authenticates with
 # one), webhooks and their deliveries, and the outbox.
 EVERY_MODEL = [

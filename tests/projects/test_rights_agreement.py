@@ -20,6 +20,7 @@ from accounts.pats import SCOPES
 from accounts.services import pat_create
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
+from notifications.models import IssueSubscription
 from projects.models import Membership, Project, Role
 from projects.rights import RIGHTS, SITE_RIGHTS, Relation, site_refusal
 from tests.factories import (
@@ -120,6 +121,7 @@ PROBES = {
         f"{P(s)}/webhooks",
         {"url": "https://8.8.8.8/hook", "description": "CI"},
     ),
+    "watch": lambda s: ("put", f"{I(s)}/subscription", None),
 }
 
 
@@ -197,6 +199,7 @@ def snapshot():
         list(Comment.objects.order_by("pk").values_list("body", flat=True)),
         IssueEvent.objects.count(),
         Webhook.objects.count(),
+        IssueSubscription.objects.count(),
     )
 
 
@@ -254,6 +257,7 @@ SITE_PROBES = {
     "change_email": lambda user, refresh: ("patch", "/api/v1/me", {"email": "new@example.com"}),
     "read_events": lambda user, refresh: ("get", "/api/v1/events", None),
     "sign_out": lambda user, refresh: ("post", "/api/v1/auth/logout", {"refresh_token": refresh}),
+    "notifications": lambda user, refresh: ("get", "/api/v1/me/notifications", None),
 }
 
 
