@@ -6,12 +6,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Receiver:
     """Answers each POST with `status`, keeping its headers and body when `keep` (else only
-    counting it); listens on a free loopback port from creation to close()."""
+    counting it); with `fail_every`, a 503 to the first attempt of every so many messages
+    (by webhook-id), which is not kept. Listens on a free loopback port from creation to
+    close()."""
 
-    def __init__(self, status: int = 200, keep: bool = True):
+    def __init__(self, status: int = 200, keep: bool = True, fail_every: int = 0):
         self.received = 0
         self.lock = threading.Lock()
         self._messages: list[tuple[dict, bytes]] = []  # (headers, body) of each POST
+        self.attempted: set[str] = set()  # webhook-ids
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -19,11 +22,15 @@ class Receiver:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                message_id = self.headers.get("webhook-id", "")
                 with receiver.lock:
+                    first = message_id not in receiver.attempted
+                    receiver.attempted.add(message_id)
+                    refused = first and fail_every and len(receiver.attempted) % fail_every == 0
                     receiver.received += 1
-                    if keep:
+                    if keep and not refused:
                         receiver._messages.append((dict(self.headers), body))
-                self.send_response(status)
+                self.send_response(503 if refused else status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -4,8 +4,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.pats import pat_create
-from accounts.services import token_pair_for_user
+from accounts.services import pat_create, token_pair_for_user
 from projects.models import Role
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, ProjectFactory, UserFactory
 from tests.matrix import CALLERS, ROLES, TOKENS, token_scopes

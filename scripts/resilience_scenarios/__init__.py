@@ -6,6 +6,7 @@ data.py then checks what every scenario promises about the stored data. A new sc
 a module here and a line below.
 """
 
+from .broker_restarts import scenario_broker_restarts
 from .load import scenario_load
 from .pg_restart import scenario_pg_restart
 from .redis_stop import scenario_redis_stop
@@ -18,6 +19,7 @@ SCENARIOS = {
     "redis-stop": scenario_redis_stop,
     "worker-kill": scenario_worker_kill,
     "webhooks": scenario_webhooks,
+    "broker-restarts": scenario_broker_restarts,
 }
 
 __all__ = ["SCENARIOS", "WEBHOOK_WAIT"]

@@ -94,16 +94,19 @@ class Service(Stack):
             if answer.status != 201:
                 raise RuntimeError(f"add member: {answer.status} {answer.body}")
 
-    def drive(self, name: str, project: str, seconds: float, fault=None, prepare=None) -> Run:
-        """Run the clients for `seconds`, with `fault(run, t0)` in a thread beside them
-        (and `prepare(project)` once the project is there, before the clients start)."""
+    def drive(
+        self, name: str, project: str, seconds: float, fault=None, prepare=None, clients=None
+    ) -> Run:
+        """Run the clients (all, or the first `clients`) for `seconds`, with
+        `fault(run, t0)` in a thread beside them (and `prepare(project)` once the project
+        is there, before the clients start)."""
         self.new_project(project)
         if prepare is not None:
             prepare(project)
         stop = threading.Event()
         clients = [
             Client(i, actor, self.server.port, project, stop, f"{name}-{i}", HTTPS)
-            for i, actor in enumerate(self.actors)
+            for i, actor in enumerate(self.actors[:clients])
         ]
         run = Run(name, project, seconds, clients, ready=[])
         prober = threading.Thread(target=self.probe_ready, args=(run, stop), daemon=True)

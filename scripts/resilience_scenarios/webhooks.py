@@ -29,40 +29,81 @@ SETTINGS = {
 WORKER = ("worker", "--pool=prefork", "--concurrency=2", "--loglevel=INFO")
 
 
-def scenario_webhooks(stack: Service, args) -> Run:
-    receiver = Receiver()
-    env = {**stack.env, **SETTINGS}
-    # Kubernetes restarts a worker container that exits (restartPolicy Always), Compose one
-    # with `restart: unless-stopped`; so does this scenario. Celery's Redis transport can
-    # give up for good when it loses the broker mid-acknowledgement ("Unrecoverable error"),
-    # and the worker then exits: its unacknowledged tasks stay in Redis for the next one.
-    workers = Supervisor(
-        lambda name: CeleryProcess(env, stack.folder, name, *WORKER, "-n", f"{name}@%h"),
-        lambda exited, name: note(f"the Celery worker exited ({exited}); restarting it as {name}"),
-    )
-    schedule = str(stack.folder / "celerybeat-schedule")
-    beat = CeleryProcess(env, stack.folder, "beat", "beat", "--loglevel=INFO", "-s", schedule)
-    hook = {}
+class WebhookRig:
+    """A receiver, a webhook of the scenario's project pointing at it, a supervised Celery
+    worker (prefork) and beat, and the wait for every event to be delivered."""
 
-    def prepare(project: str) -> None:
-        answer = stack.call(
+    def __init__(self, stack: Service, fail_every: int = 0):
+        self.stack = stack
+        self.receiver = Receiver(fail_every=fail_every)
+        env = {**stack.env, **SETTINGS}
+        # Kubernetes restarts a worker container that exits (restartPolicy Always), Compose
+        # one with `restart: unless-stopped`; so does the rig (broker-restarts checks that
+        # none had to be).
+        self.workers = Supervisor(
+            lambda name: CeleryProcess(env, stack.folder, name, *WORKER, "-n", f"{name}@%h"),
+            lambda exited, name: note(
+                f"the Celery worker exited ({exited}); restarting it as {name}"
+            ),
+        )
+        schedule = str(stack.folder / "celerybeat-schedule")
+        self.beat = CeleryProcess(
+            env, stack.folder, "beat", "beat", "--loglevel=INFO", "-s", schedule
+        )
+        self.hook = {}
+
+    def start(self) -> None:
+        if not self.workers.current.wait_until(" ready.", 60):
+            raise RuntimeError(
+                "the Celery worker did not start: " + self.workers.current.log_path.name
+            )
+        self.workers.start()
+
+    def prepare(self, project: str) -> None:
+        answer = self.stack.call(
             "POST",
             f"/api/v1/projects/{project}/webhooks",
-            stack.owner.token,
-            {"url": receiver.url},
+            self.stack.owner.token,
+            {"url": self.receiver.url},
         )
         if answer.status != 201:
             raise RuntimeError(f"create webhook: {answer.status} {answer.body}")
-        hook["secret"] = answer.body["secret"]
-        with psycopg.connect(stack.database_url()) as conn:
-            (hook["after"],) = conn.execute(
+        self.hook["secret"] = answer.body["secret"]
+        with psycopg.connect(self.stack.database_url()) as conn:
+            (self.hook["after"],) = conn.execute(
                 "SELECT coalesce(max(id), 0) FROM events_event"
             ).fetchone()
+
+    def settle(self, run: Run) -> None:
+        """Wait up to WEBHOOK_WAIT for every committed event to be delivered, and check."""
+        ended = time.monotonic()
+        note(f"load over; waiting up to {WEBHOOK_WAIT:.0f} s for the deliveries")
+        while True:
+            expected, succeeded, stored = webhook_events(
+                self.stack, run.project, self.hook["after"]
+            )
+            seen = received_events(self.receiver, self.hook["secret"])
+            if (expected <= seen["ids"] and expected <= succeeded) or (
+                time.monotonic() - ended > WEBHOOK_WAIT
+            ):
+                break
+            time.sleep(1)
+        waited = time.monotonic() - ended
+        check_deliveries(run, expected, succeeded, stored, seen, waited, self.workers.restarts)
+
+    def close(self) -> None:
+        self.workers.close()
+        self.beat.close()
+        self.receiver.close()
+
+
+def scenario_webhooks(stack: Service, args) -> Run:
+    rig = WebhookRig(stack)
 
     def fault(run: Run, t0: float) -> None:
         time.sleep(args.duration * 0.2)
         at = time.monotonic() - t0
-        workers.replace()
+        rig.workers.replace()
         note(f"SIGKILL to the Celery worker at {at:.1f} s; starting another")
         time.sleep(max(0.0, t0 + args.duration * 0.4 - time.monotonic()))
         stack.redis.stop()
@@ -78,51 +119,37 @@ def scenario_webhooks(stack: Service, args) -> Run:
         note(f"PostgreSQL back at {time.monotonic() - t0:.1f} s")
 
     try:
-        if not workers.current.wait_until(" ready.", 60):
-            raise RuntimeError("the Celery worker did not start: " + workers.current.log_path.name)
-        workers.start()
-        run = stack.drive("webhooks", "HOOK", args.duration, fault, prepare)
-        ended = time.monotonic()
-        note(f"load over; waiting up to {WEBHOOK_WAIT:.0f} s for the deliveries")
-        while True:
-            expected, succeeded, stored = webhook_events(stack, run.project, hook["after"])
-            seen = received_events(receiver, hook["secret"])
-            if (expected <= seen["ids"] and expected <= succeeded) or (
-                time.monotonic() - ended > WEBHOOK_WAIT
-            ):
-                break
-            time.sleep(1)
-        waited = time.monotonic() - ended
+        rig.start()
+        run = stack.drive("webhooks", "HOOK", args.duration, fault, rig.prepare)
+        rig.settle(run)
     finally:
-        workers.close()
-        beat.close()
-        receiver.close()
-    check_deliveries(run, expected, succeeded, stored, seen, waited, workers.restarts)
+        rig.close()
     return run
 
 
 def check_deliveries(run, expected, succeeded, stored, seen, waited, restarts) -> None:
     missing = expected - seen["ids"]
+    name = run.name
     check(
-        "webhooks: every committed event of the project reached the receiver",
+        f"{name}: every committed event of the project reached the receiver",
         expected and not missing,
         f"{len(expected)} events, {len(missing)} never received "
         f"{sorted(missing)[:10]}, after {waited:.1f} s",
     )
     unsettled = expected - succeeded
     check(
-        "webhooks: every committed event has a succeeded delivery",
+        f"{name}: every committed event has a succeeded delivery",
         expected and not unsettled,
         f"{len(unsettled)} without one {sorted(unsettled)[:10]}",
     )
     unknown = seen["ids"] - stored
     check(
-        "webhooks: the receiver saw no event that is not in the database",
+        f"{name}: the receiver saw no event that is not in the database",
         not unknown,
         f"{len(unknown)} unknown {sorted(unknown)[:10]}",
     )
     check(
-        "webhooks: every request was signed and its webhook-id matches its payload",
+        f"{name}: every request was signed and its webhook-id matches its payload",
         seen["messages"] and not seen["bad"],
         f"{seen['messages']} requests, {len(seen['bad'])} bad: {seen['bad'][:3]}",
     )

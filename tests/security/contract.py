@@ -6,11 +6,11 @@ import jsonschema
 from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 
-from accounts.pats import pat_create
+from accounts.services import pat_create
 from events.outbox import event_emit
 from projects.models import Role
 from projects.services import bot_create
-from tests.factories import CommentFactory, IssueFactory, LabelFactory
+from tests.factories import CommentFactory, IssueFactory, LabelFactory, ThreadFactory
 from webhooks import services as webhooks
 from webhooks.models import Delivery
 
@@ -44,6 +44,7 @@ def url_filler(project, owner, member):
     own_token, _ = pat_create(user=owner, name="contract", scopes=["read"])
     bot = bot_create(project=project, name="contract", role=Role.DEVELOPER, actor=owner).user
     bot_token, _ = pat_create(user=bot, name="contract", scopes=["read"], projects=[project])
+    thread = ThreadFactory(user=owner, issue=issue)  # notifications
 
     def fill(path: str) -> str:
         under_bots = "/bots/" in path
@@ -56,6 +57,7 @@ def url_filler(project, owner, member):
             "webhook_id": webhook.pk,
             "delivery_id": delivery.pk,
             "token_id": bot_token.pk if under_bots else own_token.pk,
+            "thread_id": thread.pk,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

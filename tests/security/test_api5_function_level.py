@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
+from notifications.models import IssueSubscription, ProjectSubscription
 from projects.models import Membership, Project, Role
 from projects.rights import RIGHTS
 from tests.factories import (
@@ -171,6 +172,10 @@ REQUESTS = {
     ],
     "archive_project": [("post", lambda s: f"{P(s)}/archive", None)],
     "delete_project": [("delete", lambda s: P(s), None)],
+    "watch": [
+        ("put", lambda s: f"/api/v1/issues/{s.issue.key}/subscription", None),
+        ("put", lambda s: f"{P(s)}/subscription", lambda s: {"level": "new_issues"}),
+    ],
 }
 CASES = [
     (action, index) for action, requests in REQUESTS.items() for index in range(len(requests))
@@ -190,6 +195,7 @@ def snapshot():
         IssueEvent.objects.count(),
         get_user_model().objects.count(),
         Webhook.objects.count(),
+        IssueSubscription.objects.count() + ProjectSubscription.objects.count(),
     )
 
 
@@ -259,7 +265,7 @@ def test_an_archived_project_refuses_every_write_but_unarchiving_and_deleting(
     method, url, body = REQUESTS[action][index]
     before = snapshot()
     response = _call(client_for(scene.actor), scene, method, url, body)
-    if action in ("archive_project", "delete_project", "view_webhooks"):
+    if action in ("archive_project", "delete_project", "view_webhooks", "watch"):
         assert 200 <= response.status_code < 300
         return
     assert response.status_code == 403, (action, url(scene), response.content)
