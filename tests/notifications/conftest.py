@@ -16,7 +16,6 @@ from notifications import consumer, sending
 from notifications.models import Email
 from projects.models import Role
 from tests.factories import IssueFactory, MembershipFactory, ProjectFactory, UserFactory
-from tests.tokens.conftest import pat_client  # noqa: F401 (the tokens' fixture, shared)
 
 
 def free_port() -> int:
