@@ -1,7 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -11,7 +10,7 @@ from api.admin import ServiceRefusalsAsMessages
 from api.clients import client_ip
 from projects.selectors import projects_owned_only_by
 
-from . import pats, services
+from . import services
 from .models import PersonalAccessToken, RevokedAccessToken, TokenEvent, TokenFamily, User
 
 
@@ -37,6 +36,9 @@ class UserAdmin(ServiceRefusalsAsMessages, DjangoUserAdmin):
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "first_name", "last_name")}),
         ("Access", {"fields": ("role", "is_active", "is_staff", "is_superuser", "sessions")}),
+        # A bot's project is set when the project creates it, never changed (a bot belongs
+        # to it, projects.services).
+        ("Bot", {"fields": ("type", "bot_project")}),
         (
             "Django permissions",
             {"classes": ["collapse"], "fields": ("groups", "user_permissions")},
@@ -46,7 +48,7 @@ class UserAdmin(ServiceRefusalsAsMessages, DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ["wide"], "fields": ("username", "email", "password1", "password2")}),
     )
-    readonly_fields = ["sessions"]
+    readonly_fields = ["sessions", "type", "bot_project"]
     actions = ["revoke_tokens"]
 
     @admin.display(description="sessions")
@@ -120,17 +122,8 @@ class TokenFamilyAdmin(admin.ModelAdmin):
         return "active" if obj.expires_at > timezone.now() else "expired"
 
     @admin.action(description="Revoke selected sessions (sign them out)", permissions=["change"])
-    @transaction.atomic
     def revoke(self, request, queryset):
-        # Locked, as the token refresh locks its family: a refresh racing this cannot
-        # rotate the family after it is revoked.
-        families = TokenFamily.objects.select_for_update().filter(
-            pk__in=queryset.values("pk"), revoked_at=None
-        )
-        revoked = 0
-        for family in families:
-            services.token_family_revoke(family=family, reason="admin")
-            revoked += 1
+        revoked = services.token_families_revoke(families=queryset, reason="admin")
         self.message_user(request, f"Revoked {revoked} session(s).", messages.SUCCESS)
 
 
@@ -187,7 +180,7 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         tokens = queryset.filter(revoked_at__isnull=True)
         for token in tokens:
-            pats.pat_revoke(token=token, actor=request.user, ip=client_ip(request))
+            services.pat_revoke(token=token, actor=request.user, ip=client_ip(request))
         self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 # Ends every bot's username, and no one else's (registration refuses it).
@@ -50,6 +51,16 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=SiteRole.choices, default=SiteRole.USER)
     # A bot acts only through personal access tokens: it has no usable password.
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.USER)
+    # A bot belongs to the project that created it, and goes with it: it is a member of
+    # no other, and only that project's maintainers manage its tokens (projects.services).
+    bot_project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="bots",
+        help_text="The project a bot belongs to (bots only).",
+    )
 
     objects = UserManager()
 
@@ -66,6 +77,11 @@ class User(AbstractUser):
                 Lower("email"),
                 name="user_email_ci_unique",
                 violation_error_message="A user with that email already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(bot_project__isnull=True) | Q(type="bot"),
+                name="user_bot_project_only_for_bots",
+                violation_error_message="Only a bot belongs to a project.",
             ),
         ]
 
@@ -120,6 +136,12 @@ class RevokedAccessToken(models.Model):
         return self.jti
 
 
+def scopes_effective(scopes) -> frozenset[str]:
+    """The scopes a token with `scopes` acts with: its own, and `read`, which every scope
+    implies (a token that writes issues must find them)."""
+    return frozenset(scopes) | {"read"}
+
+
 class PersonalAccessToken(models.Model):
     """A long-lived bearer token for scripts and bots, limited by scopes and projects.
 
@@ -151,6 +173,23 @@ class PersonalAccessToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.name}, {self.user_id})"
+
+    @property
+    def scopes_effective(self) -> frozenset[str]:
+        """The scopes it acts with (scopes_effective)."""
+        return scopes_effective(self.scopes)
+
+    @property
+    def project_limit(self) -> frozenset[int] | None:
+        """The only projects it reaches, or None when it is not limited to projects. A
+        token read for authentication carries their ids (`project_ids`, kept with its
+        cache entry, accounts/pats.py)."""
+        if not self.limited_to_projects:
+            return None
+        ids = getattr(self, "project_ids", None)
+        if ids is None:
+            ids = self.projects.values_list("pk", flat=True)
+        return frozenset(ids)
 
     @property
     def throttle_ident(self) -> str:

@@ -1,4 +1,5 @@
-"""Personal access tokens: scopes, the secret's format, creating, revoking and looking up.
+"""Personal access tokens: scopes, the secret's format, and looking tokens up (creating and
+revoking them are services: accounts.services.pat_create, pat_revoke).
 
 The secret is `trk_` (so secret scanners can recognise a leaked token), 32 random base62
 characters (190 bits) and a 6-character CRC32 checksum of them, as GitHub's tokens are
@@ -26,15 +27,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from api.errors import NotAllowed
-
-from .models import PersonalAccessToken, TokenEvent, User
+from .callers import as_caller
+from .models import (
+    PersonalAccessToken,
+    TokenEvent,
+    User,
+    scopes_effective,  # noqa: F401 (with SCOPES, what a token may hold)
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,9 @@ SCOPES = {
     "webhooks:admin": "Manage a project's webhooks.",
     "account:write": "Change the user's display name (never the password or email).",
     "tokens:write": "List, create and revoke the user's personal access tokens.",
+    # Notifications (notifications/): the inbox, marking it, mail settings, watching.
+    "notifications": "Read the user's notifications and mark them read or done; change "
+    "notification settings; watch and unwatch issues and projects.",
 }
 
 
@@ -94,21 +101,15 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def scope_granted(user, scope: str) -> bool:
-    """Whether the caller's credentials carry `scope`. Passwords, sessions and JWTs carry
-    every scope; a personal access token those it acts with (scopes_effective)."""
-    scopes = getattr(user, "token_scopes", None)
-    return scopes is None or scope in scopes
+def scope_granted(caller, scope: str) -> bool:
+    """Whether the caller's credentials carry `scope`: a Caller's token (as
+    `request.auth`), those it acts with (scopes_effective); passwords, sessions, JWTs and a
+    plain user (the admin, commands) every scope."""
+    return as_caller(caller).has_scope(scope)
 
 
 def missing_scope_message(scope: str) -> str:
     return f"This token lacks the `{scope}` scope."
-
-
-def scopes_effective(scopes) -> frozenset[str]:
-    """The scopes a token acts with: its own, and `read`, which every scope implies (a
-    token that writes issues must find them; rights.scope_granted agrees)."""
-    return frozenset(scopes) | {"read"}
 
 
 def _use_cache() -> bool:
@@ -116,91 +117,15 @@ def _use_cache() -> bool:
     return settings.TOKEN_BLOCKLIST_USE_CACHE and settings.AUTH_USER_CACHE_SECONDS > 0
 
 
-def _event(*, token, kind, actor=None, ip=None) -> None:
-    TokenEvent.objects.create(token=token, kind=kind, actor=actor, ip=ip or None)
-
-
-@transaction.atomic
-def pat_create(
-    *,
-    user: User,
-    name: str,
-    scopes: list[str],
-    projects=None,
-    expires_at=None,
-    actor: User | None = None,
-    ip: str | None = None,
-) -> tuple[PersonalAccessToken, str]:
-    """Create a token for `user`; return it and its secret, which is never stored.
-
-    `actor` made the request (the user, or a maintainer for a bot); when it authenticated
-    with a token itself, the new token cannot reach beyond that token's scopes and projects.
-    """
-    unknown = sorted(set(scopes) - SCOPES.keys())
-    if unknown:
-        raise ValidationError(
-            {"scopes": f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(SCOPES)}."}
-        )
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "Give a time in the future."})
-    projects = None if projects is None else list(projects)
-    _check_within_actor_token(actor or user, scopes, projects)
-    secret = secret_generate()
-    token = PersonalAccessToken(
-        user=user,
-        name=name,
-        token_hash=secret_hash(secret),
-        prefix=secret[:VISIBLE_LENGTH],
-        scopes=sorted(set(scopes)),
-        limited_to_projects=projects is not None,
-        expires_at=expires_at,
-    )
-    token.full_clean()
-    token.save()
-    if projects:
-        token.projects.set(projects)
-    _event(token=token, kind=TokenEvent.Kind.CREATED, actor=actor or user, ip=ip)
-    return token, secret
-
-
-def _check_within_actor_token(actor: User, scopes, projects) -> None:
-    held = getattr(actor, "token_scopes", None)
-    if held is not None and not set(scopes) <= held:
-        missing = ", ".join(sorted(set(scopes) - held))
-        raise NotAllowed(f"A token cannot create a token with scopes it lacks: {missing}.")
-    limit = getattr(actor, "token_project_ids", None)
-    if limit is not None and (projects is None or not {p.pk for p in projects} <= limit):
-        raise NotAllowed(
-            "A token limited to projects can only create tokens limited to some of them."
-        )
-
-
-@transaction.atomic
-def pat_revoke(*, token: PersonalAccessToken, actor: User | None = None, ip=None) -> None:
-    if token.revoked_at is not None:
-        return
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
-    _event(token=token, kind=TokenEvent.Kind.REVOKED, actor=actor, ip=ip)
-    _mark_revoked(token.token_hash)
-    # Again after the commit: a lookup in between may have read the row as it was.
-    transaction.on_commit(lambda: _mark_revoked(token.token_hash), robust=True)
-
-
-def _mark_revoked(token_hash: str) -> None:
+def pat_mark_revoked(token_hash: str) -> None:
+    """The cache's side of a revocation (accounts.services.pat_revoke): every worker
+    refuses the token on its next request."""
     if _use_cache():
         try:
             # Outlives any entry a lookup that read the row before the revocation could add.
             cache.set(CACHE_PREFIX + token_hash, REVOKED, settings.AUTH_USER_CACHE_SECONDS * 5)
         except Exception:  # entries expire within AUTH_USER_CACHE_SECONDS
             logger.warning("Could not mark a revoked token in the cache", exc_info=True)
-
-
-def pats_revoke_all(*, user: User, actor: User | None = None) -> int:
-    tokens = list(PersonalAccessToken.objects.filter(user=user, revoked_at__isnull=True))
-    for token in tokens:
-        pat_revoke(token=token, actor=actor)
-    return len(tokens)
 
 
 class TokenRefused(Exception):
@@ -255,7 +180,8 @@ def _lookup(token_hash: str) -> tuple[object, bool]:
 
 
 def pat_authenticate(*, secret: str, ip: str) -> tuple[User, PersonalAccessToken]:
-    """The user and token a secret stands for, with the token's limits set on the user."""
+    """The user and token a secret stands for; the token's limits travel with it, as
+    `request.auth` (accounts/callers.py)."""
     if not secret_is_well_formed(secret):
         raise TokenRefused(MALFORMED, "token_not_valid")
     token_hash = secret_hash(secret)
@@ -269,8 +195,6 @@ def pat_authenticate(*, secret: str, ip: str) -> tuple[User, PersonalAccessToken
         raise TokenRefused(INACTIVE, "user_inactive")
     if use_due:
         _record_use(token, token_hash, ip)
-    user.token_scopes = scopes_effective(token.scopes)
-    user.token_project_ids = frozenset(token.project_ids) if token.limited_to_projects else None
     return user, token
 
 
@@ -284,7 +208,7 @@ def _record_use(token: PersonalAccessToken, token_hash: str, ip: str) -> None:
     now = timezone.now()
     tokens = PersonalAccessToken.objects.filter(pk=token.pk)
     if tokens.filter(last_used_at__isnull=True).update(last_used_at=now, last_used_ip=ip or None):
-        _event(token=token, kind=TokenEvent.Kind.FIRST_USED, ip=ip)
+        TokenEvent.objects.create(token=token, kind=TokenEvent.Kind.FIRST_USED, ip=ip or None)
     else:
         tokens.update(last_used_at=now, last_used_ip=ip or None)
 

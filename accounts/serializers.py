@@ -8,6 +8,7 @@ from api.fields import StrictCharField, StrictEmailField, StrictModelSerializer
 
 from .models import BOT_SUFFIX, PersonalAccessToken, User
 from .pats import SCOPES
+from .representation import USER_SUMMARY_FIELDS, user_summary
 
 
 def _unique_ci(field: str, value: str, message: str, exclude: User | None = None) -> str:
@@ -95,8 +96,11 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "display_name", "type"]
+        fields = list(USER_SUMMARY_FIELDS)
         read_only_fields = fields
+
+    def to_representation(self, user):
+        return user_summary(user)  # accounts/representation.py
 
 
 class PersonalAccessTokenSerializer(serializers.ModelSerializer):

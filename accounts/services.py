@@ -14,9 +14,14 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from api.errors import NotAllowed
+from api.versions import Expected, lock_for_write
+
+from . import pats
 from .blocklist import access_token_revoke
+from .callers import Caller, as_caller
 from .lockout import LoginLockedOut
-from .models import RevokedAccessToken, TokenFamily, User
+from .models import PersonalAccessToken, RevokedAccessToken, TokenEvent, TokenFamily, User
 from .tokens import AccessToken, RefreshToken
 
 
@@ -90,8 +95,9 @@ def user_register(*, username: str, email: str, password: str, display_name: str
 
 
 @transaction.atomic
-def user_update(*, user: User, **fields) -> User:
+def user_update(*, user: User, expected: Expected | None = None, **fields) -> User:
     """Change the fields a user may set on themselves (email, display name)."""
+    user = lock_for_write(User.objects.all(), user.pk, expected)
     for name in ("email", "display_name"):
         if name in fields:
             setattr(user, name, fields[name])
@@ -209,14 +215,21 @@ def auth_logout(*, user: User, raw_refresh: str, access_token) -> None:
 
 
 @transaction.atomic
-def user_revoke_all_tokens(*, user: User) -> int:
-    """Sign a user out everywhere: every refresh family of theirs is revoked."""
-    families = TokenFamily.objects.select_for_update().filter(user=user, revoked_at=None)
+def token_families_revoke(*, families, reason: str) -> int:
+    """Revoke the families of `families` (a queryset) not revoked yet; how many. Locked, as
+    the token refresh locks its family: a refresh racing this cannot rotate a family
+    after it is revoked."""
+    unrevoked = TokenFamily.objects.filter(pk__in=families.values("pk"), revoked_at=None)
     count = 0
-    for family in families:
-        token_family_revoke(family=family, reason="admin")
+    for family in unrevoked.select_for_update():
+        token_family_revoke(family=family, reason=reason)
         count += 1
     return count
+
+
+def user_revoke_all_tokens(*, user: User) -> int:
+    """Sign a user out everywhere: every refresh family of theirs is revoked."""
+    return token_families_revoke(families=user.token_families.all(), reason="admin")
 
 
 def _delete_expired(model, now) -> int:
@@ -233,3 +246,91 @@ def tokens_prune() -> dict[str, int]:
         "families": _delete_expired(TokenFamily, now),
         "revoked_access": _delete_expired(RevokedAccessToken, now),
     }
+
+
+# -- personal access tokens (their format and lookup: pats.py) ----------------------------
+
+
+def _token_event(*, token, kind, actor=None, ip=None) -> None:
+    TokenEvent.objects.create(token=token, kind=kind, actor=actor, ip=ip or None)
+
+
+@transaction.atomic
+def pat_create(
+    *,
+    user: User,
+    name: str,
+    scopes: list[str],
+    projects=None,
+    expires_at=None,
+    actor: User | Caller | None = None,
+    ip: str | None = None,
+) -> tuple[PersonalAccessToken, str]:
+    """Create a token for `user`; return it and its secret, which is never stored.
+
+    `actor` made the request (the user, or a maintainer for a bot); when it is a Caller
+    that authenticated with a token itself, the new token cannot reach beyond that
+    token's scopes and projects.
+    """
+    unknown = sorted(set(scopes) - pats.SCOPES.keys())
+    if unknown:
+        raise ValidationError(
+            {"scopes": f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(pats.SCOPES)}."}
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "Give a time in the future."})
+    projects = None if projects is None else list(projects)
+    caller = as_caller(actor or user)
+    _check_within_caller_token(caller, scopes, projects)
+    if user.is_bot and {p.pk for p in projects or ()} != {user.bot_project_id}:
+        # Its project's maintainers make them there (projects.views.BotTokenViewSet).
+        raise ValidationError({"projects": "A bot's tokens are limited to its own project."})
+    secret = pats.secret_generate()
+    token = PersonalAccessToken(
+        user=user,
+        name=name,
+        token_hash=pats.secret_hash(secret),
+        prefix=secret[: pats.VISIBLE_LENGTH],
+        scopes=sorted(set(scopes)),
+        limited_to_projects=projects is not None,
+        expires_at=expires_at,
+    )
+    token.full_clean()
+    token.save()
+    if projects:
+        token.projects.set(projects)
+    _token_event(token=token, kind=TokenEvent.Kind.CREATED, actor=caller.user, ip=ip)
+    return token, secret
+
+
+def _check_within_caller_token(caller: Caller, scopes, projects) -> None:
+    held = caller.scopes
+    if held is not None and not set(scopes) <= held:
+        missing = ", ".join(sorted(set(scopes) - held))
+        raise NotAllowed(f"A token cannot create a token with scopes it lacks: {missing}.")
+    limit = caller.project_ids
+    if limit is not None and (projects is None or not {p.pk for p in projects} <= limit):
+        raise NotAllowed(
+            "A token limited to projects can only create tokens limited to some of them."
+        )
+
+
+@transaction.atomic
+def pat_revoke(*, token: PersonalAccessToken, actor: User | None = None, ip=None) -> None:
+    # Locked, so of two revocations at once one records it.
+    token = lock_for_write(PersonalAccessToken.objects.all(), token.pk)
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    _token_event(token=token, kind=TokenEvent.Kind.REVOKED, actor=actor, ip=ip)
+    pats.pat_mark_revoked(token.token_hash)
+    # Again after the commit: a lookup in between may have read the row as it was.
+    transaction.on_commit(lambda: pats.pat_mark_revoked(token.token_hash), robust=True)
+
+
+def pats_revoke_all(*, user: User, actor: User | None = None) -> int:
+    tokens = list(PersonalAccessToken.objects.filter(user=user, revoked_at__isnull=True))
+    for token in tokens:
+        pat_revoke(token=token, actor=actor)
+    return len(tokens)

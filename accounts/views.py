@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
@@ -11,14 +10,10 @@ from api.conditional import ConditionalMixin
 from api.filters import StrictQueryMixin
 from projects.selectors import projects_visible
 
-from . import pats, services
+from . import services
+from .callers import Caller
 from .models import PersonalAccessToken, User
-from .permissions import (
-    IsNotPersonalAccessToken,
-    TokenCanWriteAccount,
-    TokenCanWriteTokens,
-    TokenKeepsEmail,
-)
+from .permissions import HasSiteRights, email_right
 from .serializers import (
     LoginSerializer,
     PersonalAccessTokenCreatedSerializer,
@@ -122,8 +117,8 @@ class LogoutView(StrictQueryMixin, generics.GenericAPIView):
     """Revoke the refresh token's family and the access token sent with this request."""
 
     serializer_class = RefreshTokenSerializer
-    # A personal access token is revoked at DELETE /me/tokens/{token_id}, not logged out.
-    permission_classes = [permissions.IsAuthenticated, IsNotPersonalAccessToken]
+    permission_classes = [permissions.IsAuthenticated, HasSiteRights]
+    rights = dict.fromkeys(("create", "metadata"), "sign_out")
 
     @extend_schema(summary="Log out", responses={204: None})
     def post(self, request):
@@ -148,22 +143,18 @@ class MeView(StrictQueryMixin, ConditionalMixin, generics.RetrieveUpdateAPIView)
     """The signed-in user; email and display name can be changed."""
 
     serializer_class = UserSerializer
-    queryset = User.objects.all()  # the row a change locks (ConditionalMixin.locked_if_match)
+    queryset = User.objects.all()  # for the schema; the object is the caller
     http_method_names = ["get", "patch", "head", "options"]
-
-    def get_permissions(self):
-        if self.request.method in permissions.SAFE_METHODS:
-            return [permissions.IsAuthenticated()]
-        return [permissions.IsAuthenticated(), TokenCanWriteAccount(), TokenKeepsEmail()]
+    permission_classes = [permissions.IsAuthenticated, HasSiteRights]
+    rights = {"retrieve": "view_account", "partial_update": ("edit_account", email_right)}
 
     def get_object(self):
         return self.request.user
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.user_update(
-                user=self.locked_if_match(serializer.instance), **serializer.validated_data
-            )
+        serializer.instance = services.user_update(
+            user=serializer.instance, expected=self.expected(), **serializer.validated_data
+        )
 
 
 class JWKSView(StrictQueryMixin, APIView):
@@ -190,7 +181,8 @@ class PersonalAccessTokenViewSet(
     `tokens:write` scope, and never beyond its own scopes and projects."""
 
     serializer_class = PersonalAccessTokenSerializer
-    permission_classes = [permissions.IsAuthenticated, TokenCanWriteTokens]
+    permission_classes = [permissions.IsAuthenticated, HasSiteRights]
+    rights = dict.fromkeys(("list", "create", "destroy", "metadata"), "manage_tokens")
     queryset = PersonalAccessToken.objects.none()  # for the schema; get_queryset() scopes it
     lookup_url_kwarg = "token_id"
     lookup_value_regex = "[0-9]+"
@@ -206,7 +198,8 @@ class PersonalAccessTokenViewSet(
         return PersonalAccessTokenSerializer
 
     def get_serializer_context(self):
-        visible = projects_visible(self.request.user)  # what a new token may be limited to
+        # What a new token may be limited to (a token's own projects, if it is limited).
+        visible = projects_visible(Caller.of(self.request))
         return {**super().get_serializer_context(), "visible_projects": visible}
 
     @extend_schema(
@@ -216,9 +209,9 @@ class PersonalAccessTokenViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, secret = pats.pat_create(
+        token, secret = services.pat_create(
             user=request.user,
-            actor=request.user,
+            actor=Caller.of(request),
             ip=client_ip(request),
             **serializer.validated_data,
         )
@@ -230,4 +223,4 @@ class PersonalAccessTokenViewSet(
         )
 
     def perform_destroy(self, instance):
-        pats.pat_revoke(token=instance, actor=self.request.user, ip=client_ip(self.request))
+        services.pat_revoke(token=instance, actor=self.request.user, ip=client_ip(self.request))

@@ -1,18 +1,48 @@
 """Admin pieces every app's admin uses."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 
-from api.errors import DomainError
+from api.errors import DomainError, PreconditionFailed
+from api.versions import Expected, updated_at_version
+
+STALE = (
+    "Someone else changed this since you opened it, so nothing was saved: "
+    "here it is as it is now; make your change again."
+)
 
 
 def refusal(error) -> str:
     """A service's refusal (a ValidationError or a domain error) as one readable line."""
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
+    if isinstance(error, PreconditionFailed):
+        return STALE
     return error.message
+
+
+class VersionedForm(forms.ModelForm):
+    """A change form that carries the version of the row it was rendered from, in a hidden
+    `version`: `save_model` passes `expected()` to the service, which compares it with the
+    row it locks (api/versions.py), so of two operators editing one row the second is
+    refused instead of overwriting the first. `version_of` is the model's version:
+    `updated_at_version`, or `row_version` for rows without an `updated_at`."""
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+    version_of = staticmethod(updated_at_version)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.version_of(self.instance)
+
+    def expected(self) -> Expected | None:
+        """The version the operator's page showed (None on an add page, or if not posted)."""
+        version = self.cleaned_data.get("version")
+        return Expected.of(version, self.version_of) if version else None
 
 
 class ServiceRefusalsAsMessages:

@@ -6,7 +6,7 @@ import hashlib
 import orjson
 from rest_framework import status
 
-from api.versions import Expected, lock_for_write
+from api.versions import Expected
 
 
 def etag_for(data) -> str:
@@ -29,13 +29,16 @@ def none_match(header: str, tag: str) -> bool:
     return "*" in tags or tag in tags
 
 
-# The names ConditionalMixin's declarations use, for views that are not viewsets (`/me`).
+# The names the views' declarations (ConditionalMixin's, the `rights` maps) use for views
+# that are not viewsets (`/me`, `/auth/logout`), as DRF's generic views name them.
 METHOD_ACTIONS = {
     "GET": "retrieve",
     "HEAD": "retrieve",
+    "POST": "create",
     "PUT": "update",
     "PATCH": "partial_update",
     "DELETE": "destroy",
+    "OPTIONS": "metadata",
 }
 
 
@@ -94,16 +97,3 @@ class ConditionalMixin:
             return None
         # Strong comparison (RFC 9110 §13.1.1): a weak W/ tag never matches ours.
         return Expected.of(_tags(header), lambda row: etag_for(self.representation(row)))
-
-    # -- until every service locks its own rows (DEVELOPERS.md, "A write") ------------------
-
-    def check_if_match(self, instance) -> None:
-        """412 unless `instance` (its row locked) still has the ETag `If-Match` names."""
-        expected = self.expected()
-        if expected is not None:
-            expected.check(instance)
-
-    def locked_if_match(self, instance):
-        """`instance` read again with its row locked, if it still has the ETag `If-Match`
-        names (else 412). Call it in the transaction of the write."""
-        return lock_for_write(self.get_queryset(), instance.pk, self.expected())

@@ -16,6 +16,14 @@ class DomainError(Exception):
         super().__init__(self.message)
 
 
+class NotFound(DomainError):
+    """Nothing the caller may see is there (404): the same answer for what does not exist
+    and for what they may not see."""
+
+    message = "Not found."
+    code = "not_found"
+
+
 class NotAllowed(DomainError):
     """The caller may not do this (403)."""
 

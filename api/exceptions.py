@@ -20,7 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from api.errors import Conflict, DomainError, NotAllowed, PreconditionFailed
+from api.errors import Conflict, DomainError, NotAllowed, NotFound, PreconditionFailed
 from api.unicode import printable
 
 logger = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def _flatten(detail, prefix="") -> list[dict]:
 
 # The status of each kind of domain error; a kind not named here is a 400.
 DOMAIN_STATUS = {
+    NotFound: status.HTTP_404_NOT_FOUND,
     NotAllowed: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
     PreconditionFailed: status.HTTP_412_PRECONDITION_FAILED,

@@ -6,13 +6,13 @@ whitespace before checking lengths, so requests the schema calls invalid were ac
 keep it as sent, and still refuse text of whitespace only where a value is required.
 """
 
-from datetime import UTC
-
 from django.core.validators import RegexValidator
 from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.fields import empty
+
+from api.representation import utc_iso  # noqa: F401 (where serializers found it)
 
 # No NUL anywhere (PostgreSQL cannot store it); with a value required, at least one
 # character that is not whitespace (Python's str.isspace(), spelled out for ECMA regexes).
@@ -21,14 +21,6 @@ from rest_framework.fields import empty
 WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NO_NUL = r"^[^\x00]+$"
 NOT_BLANK = rf"^[^\x00]*[^\x00{WHITESPACE}][^\x00]*$"
-
-
-def utc_iso(value):
-    """DateTimeField's ISO 8601 in UTC (`...Z`), without its per-call overhead: for the
-    serializers that write their representation by hand."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class TextOnlyMixin:

@@ -183,13 +183,15 @@ class StrictSearchFilter(SearchFilter):
         return parameters
 
 
-def resolve_user(request, name: str, value: str, allow_none: bool = False):
-    """A user filter value: a username, `me`, or (if allowed) `none`; else a 400."""
+def resolve_user(request, name: str, value: str, allow_none: bool = False, users=None):
+    """A user filter value: a username (of `users`, if given), `me`, or (if allowed) `none`;
+    else a 400."""
     if value == "me":
         return request.user
     if allow_none and value == "none":
         return None
-    user = get_user_model().objects.filter(username__iexact=value).first()
+    users = get_user_model().objects if users is None else users
+    user = users.filter(username__iexact=value).first()
     if user is None:
         raise ValidationError({name: f"No user is named {value!r}."})
     return user

@@ -440,8 +440,10 @@ def _add_response_headers(path: str, method: str, operation: dict) -> None:
         if "$ref" in response:  # 414: the HTTP server's own answer
             continue
         _send(response, "X-Request-ID")
-        # AutoSchema found the throttle on the view: its errors after the count report it too.
-        if counted and code not in BEFORE_THE_THROTTLE:
+        # AutoSchema found the throttle on the view: its errors after the count report it too
+        # (not an answer a view gives before the count: `x-before-throttle`, removed here).
+        before_throttle = response.pop("x-before-throttle", False)
+        if counted and code not in BEFORE_THE_THROTTLE and not before_throttle:
             _send(response, *RATE_LIMIT_HEADERS)
         if code in ("429", "503"):
             _send(response, "Retry-After")
@@ -499,6 +501,7 @@ PATH_PARAMETERS = {
     "token_id": "The personal access token's id.",
     "export_id": "The export's id.",
     "import_id": "The import's id.",
+    "thread_id": "The notification thread's id.",
 }
 
 

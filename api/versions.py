@@ -4,10 +4,13 @@ A service that changes a row takes `expected: Expected | None`. It opens the tra
 locks the row once (`lock_for_write`), and compares: if the row's version is no longer
 what the caller read, nothing changes and `PreconditionFailed` (412) is raised. Callers
 say what "version" means for them: the API compares the ETag of the resource's JSON (the
-client's If-Match, api/conditional.py), the admin the `updated_at` it rendered. No HTTP
-here, so the admin, commands and workers use it too.
+client's If-Match, api/conditional.py), the admin the version it rendered with the form
+(`updated_at_version`, or `row_version` for rows without an `updated_at`). No HTTP here,
+so the admin, commands and workers use it too.
 """
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -38,11 +41,26 @@ def updated_at_version(obj: Model) -> str:
     return obj.updated_at.isoformat()
 
 
+def row_version(obj: Model) -> str:
+    """A row's version from every stored value, for rows without an `updated_at` (a label,
+    a membership) or whose columns also change without one (a webhook's failures)."""
+    values = [(f.attname, f.value_to_string(obj)) for f in obj._meta.concrete_fields]
+    return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()[:40]
+
+
 def lock_for_write(queryset: QuerySet, pk, expected: Expected | None = None) -> Model:
     """The row `pk` of `queryset`, read again and locked until the transaction ends, after
     checking it is still the version the caller expected. Call it inside the service's
     `transaction.atomic`; only the row itself is locked (not the rows it joins)."""
-    row = queryset.select_for_update(of=("self",)).get(pk=pk)
+    if pk is None:
+        raise ValueError("A row that was never saved cannot be locked.")
+    return lock_one_for_write(queryset.filter(pk=pk), expected)
+
+
+def lock_one_for_write(queryset: QuerySet, expected: Expected | None = None) -> Model:
+    """lock_for_write for the one row `queryset` selects by other means (an issue by its
+    key, as the caller may see it); the model's DoesNotExist if it selects none."""
+    row = queryset.select_for_update(of=("self",)).get()
     if expected is not None:
         expected.check(row)
     return row

@@ -1,11 +1,13 @@
 """The benchmark's second floor: the issue list and an issue from a bare WSGI app.
 
-No Django, no DRF: psycopg and orjson. It verifies the caller's RS256 access token as the
-API does (the key, algorithm, issuer, audience and required claims of accounts/tokens.py)
-and answers the same rows, with the same joins and labels, as the data floor
-(bench/views.py): `/?projects=1,2` for the list's first 50 issues, narrowed by `status`,
-`assignee` (an id), `labels` (ids) and `search`, sorted by `ordering=-priority`, counted
-with `count=1`, all with the API's SQL (the same label check, the same capped counts);
+No Django request cycle, no DRF: psycopg, orjson, and the issue's one representation
+(issues/representation.py, which needs no Django settings). It verifies the caller's
+RS256 access token as the API does (the key, algorithm, issuer, audience and required
+claims of accounts/tokens.py) and answers the same rows, with the same joins and labels,
+as the data floor (bench/views.py): `/?projects=1,2` for the list's first 50 issues,
+narrowed by `status`, `assignee` (an id), `labels` (ids) and `search`, sorted by
+`ordering=-priority`, counted with `count=1`, all with the API's SQL (the same label
+check, the same capped counts);
 `/issues/WEB-42?projects=1,2` for one issue. What is left between the two floors is
 Django's own request cycle. Served by gunicorn with gunicorn.conf.py (bench/run.py),
 never in production:
@@ -16,6 +18,7 @@ never in production:
 import os
 import threading
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -24,17 +27,29 @@ import orjson
 import psycopg
 from cryptography.hazmat.primitives import serialization
 
+from issues.representation import ISSUE_ROW_FIELDS, issue_data
+
 REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]  # accounts/tokens.py
-SELECT = """
-SELECT i.id, i.number, i.title, i.description, i.type, i.priority, i.status, i.resolution,
-       i.due_date, i.created_at, i.updated_at, i.resolved_at, i.closed_at,
-       p.id, p.key, p.name, r.id, r.username, r.display_name, r.type,
-       a.id, a.username, a.display_name, a.type
+# The tables the representation's related fields come from (`project__key`: p.key).
+ALIASES = {"project": "p", "reporter": "r", "assignee": "a"}
+
+
+def _column(field: str) -> str:
+    related, _, name = field.rpartition("__")
+    return f"{ALIASES[related]}.{name}" if related else f"i.{field}"
+
+
+# Exactly what the representation reads (ISSUE_ROW_FIELDS), named as it names them; only
+# this module's constants are formatted in.
+SELECT = (
+    f"SELECT {', '.join(map(_column, ISSUE_ROW_FIELDS))}"  # noqa: S608
+    """
 FROM issues_issue i
 JOIN projects_project p ON p.id = i.project_id
 LEFT JOIN accounts_user r ON r.id = i.reporter_id
 LEFT JOIN accounts_user a ON a.id = i.assignee_id
 """
+)
 # The API's label check and count caps (issues/filters.py, api/pagination.py).
 TAGGED = (
     "(SELECT il.issue_id FROM issues_issue_labels il"
@@ -48,23 +63,6 @@ FROM issues_issue_labels il JOIN issues_label l ON l.id = il.label_id
 WHERE il.issue_id = ANY(%s)
 ORDER BY l.name, l.id
 """
-FIELDS = [
-    "id",
-    "number",
-    "title",
-    "description",
-    "type",
-    "priority",
-    "status",
-    "resolution",
-    "due_date",
-    "created_at",
-    "updated_at",
-    "resolved_at",
-    "closed_at",
-]
-
-PRIORITIES = {1: "lowest", 2: "low", 3: "medium", 4: "high", 5: "highest"}  # Issue.Priority
 
 _private = serialization.load_pem_private_key(
     Path(os.environ["PRIVATE_KEY_PATH"]).read_bytes(), password=None
@@ -112,17 +110,6 @@ def _authenticated(environ) -> bool:
     return claims["token_type"] == "access"  # noqa: S105 (a claim, not a password)
 
 
-def _person(row, at: int):
-    if row[at] is None:
-        return None
-    return {
-        "id": row[at],
-        "username": row[at + 1],
-        "display_name": row[at + 2],
-        "type": row[at + 3],
-    }
-
-
 def _answer(start_response, status: str, body: bytes):
     # With its length given, gunicorn keeps the connection alive, as it does for Django.
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
@@ -155,25 +142,14 @@ def _where(query: dict) -> tuple[str, list]:
 
 
 def _items(cursor, rows: list, environ) -> list[dict]:
+    rows = [dict(zip(ISSUE_ROW_FIELDS, row, strict=True)) for row in rows]
     labels = defaultdict(list)
-    for issue_id, pk, name, color in cursor.execute(LABELS, [[r[0] for r in rows]]):
+    for issue_id, pk, name, color in cursor.execute(LABELS, [[r["id"] for r in rows]]):
         labels[issue_id].append({"id": pk, "name": name, "color": color})
     # Each issue's own address, as the API gives it behind the TLS-terminating ingress.
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ["wsgi.url_scheme"]
-    base = f"{scheme}://{environ.get('HTTP_HOST', '')}/api/v1/issues/"
-    items = []
-    for row in rows:
-        item = dict(zip(FIELDS, row[:13], strict=True))
-        item["key"] = f"{row[14]}-{row[1]}"
-        item["url"] = base + item["key"]
-        item["priority"] = PRIORITIES[item["priority"]]  # the API names the rank
-        item["resolution"] = item["resolution"] or None  # and gives no value as null
-        item["project"] = {"id": row[13], "key": row[14], "name": row[15]}
-        item["reporter"] = _person(row, 16)
-        item["assignee"] = _person(row, 20)
-        item["labels"] = labels[row[0]]
-        items.append(item)
-    return items
+    url = partial(f"{scheme}://{environ.get('HTTP_HOST', '')}/api/v1/issues/{{}}".format)
+    return [issue_data(row, labels[row["id"]], url) for row in rows]
 
 
 def _list(cursor, query: dict, environ) -> dict:

@@ -13,7 +13,8 @@ PAGE_SIZE = 50
 
 def prepare(depth: int) -> dict:
     from accounts.models import User
-    from accounts.pats import SCOPES, pat_create
+    from accounts.pats import SCOPES
+    from accounts.services import pat_create
     from api.pagination import KeysetCursorPagination
     from issues.models import Issue, Label
     from projects.models import Project

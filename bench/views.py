@@ -2,8 +2,9 @@
 bench/urls.py.
 
 - The data floor: the same 50 rows as the API's first page, with the same joins, read
-  through .values() and encoded with orjson: no authentication, no DRF, nothing but
-  Django's request cycle and the database. Nothing serving these rows can be cheaper.
+  through .values(), rendered by the issue's one representation (issues/representation.py)
+  and encoded with orjson: no authentication, no DRF, nothing but Django's request cycle
+  and the database. Nothing serving these rows can be cheaper.
   Given the filters of a scenario (by id, already resolved) it reads that scenario's rows,
   and with `count=1` also counts them up to the API's cap, as page numbers do. At
   /bench/floor/issues/<key> it serves one issue as the API's detail does.
@@ -11,8 +12,6 @@ bench/urls.py.
   ModelViewSet with nested ModelSerializers, no select_related or prefetch_related,
   page numbers with a full COUNT, DRF's JSON renderer.
 """
-
-from collections import defaultdict
 
 import orjson
 from django.db.models import OuterRef, Subquery
@@ -24,26 +23,11 @@ from accounts.models import User
 from api.pagination import COUNT_CAP
 from issues.filters import SEARCH_COUNT_CAP
 from issues.models import Issue, Label
+from issues.representation import ISSUE_ROW_FIELDS
+from issues.serializers import issue_rows_data
 from projects.models import Project
 
 PAGE_SIZE = 50
-FLOOR_FIELDS = {
-    "id": "id",
-    "number": "number",
-    "title": "title",
-    "description": "description",
-    "type": "type",
-    "priority": "priority",
-    "status": "status",
-    "resolution": "resolution",
-    "due_date": "due_date",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "resolved_at": "resolved_at",
-    "closed_at": "closed_at",
-}
-PEOPLE = ("reporter", "assignee")
-PRIORITIES = dict(Issue.Priority.choices)
 NEWEST = ["-updated_at", "-id"]
 
 
@@ -97,56 +81,12 @@ def floor_issue_list(request):
 
 def _values(issues):
     """The columns of an issue's representation, with its project and people."""
-    return issues.values(
-        *FLOOR_FIELDS.values(),
-        "project__id",
-        "project__key",
-        "project__name",
-        *(
-            f"{who}__{field}"
-            for who in PEOPLE
-            for field in ("id", "username", "display_name", "type")
-        ),
-    )
+    return issues.values(*ISSUE_ROW_FIELDS)
 
 
 def _items(rows: list[dict], request) -> list[dict]:
     """The rows as the API renders them, with their labels (one query)."""
-    labels = defaultdict(list)
-    tags = Issue.labels.through.objects.filter(issue__in=[r["id"] for r in rows])
-    for row in tags.order_by("label__name", "label__id").values(  # as the API orders them
-        "issue_id", "label__id", "label__name", "label__color"
-    ):
-        labels[row["issue_id"]].append(
-            {"id": row["label__id"], "name": row["label__name"], "color": row["label__color"]}
-        )
-    base = request.build_absolute_uri("/api/v1/issues/")  # each row's `url`, as the API's
-    results = []
-    for row in rows:
-        item = {name: row[field] for name, field in FLOOR_FIELDS.items()}
-        item["key"] = f"{row['project__key']}-{row['number']}"
-        item["url"] = base + item["key"]
-        item["priority"] = PRIORITIES[item["priority"]]  # the API names the rank
-        item["resolution"] = item["resolution"] or None  # and gives no value as null
-        item["project"] = {
-            "id": row["project__id"],
-            "key": row["project__key"],
-            "name": row["project__name"],
-        }
-        for who in PEOPLE:
-            item[who] = (
-                {
-                    "id": row[f"{who}__id"],
-                    "username": row[f"{who}__username"],
-                    "display_name": row[f"{who}__display_name"],
-                    "type": row[f"{who}__type"],
-                }
-                if row[f"{who}__id"] is not None
-                else None
-            )
-        item["labels"] = labels[row["id"]]
-        results.append(item)
-    return results
+    return issue_rows_data(rows, request)
 
 
 def floor_issue_detail(request, key: str):

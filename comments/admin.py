@@ -1,9 +1,7 @@
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from api.admin import ServiceRefusalsAsMessages
+from api.admin import ServiceRefusalsAsMessages, VersionedForm
 from issues.services import issue_comment
 from projects.services import ProjectArchived
 
@@ -11,7 +9,7 @@ from . import services
 from .models import Comment
 
 
-class CommentAdminForm(forms.ModelForm):
+class CommentAdminForm(VersionedForm):
     """Refuses comments in archived projects on the form, instead of failing in save_model."""
 
     def clean(self):
@@ -43,8 +41,10 @@ class CommentAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
         # Through the services: an edit is flagged, a new comment enters the history.
         body = form.cleaned_data["body"]
         if change:
-            stored = Comment.objects.select_related("issue__project").get(pk=obj.pk)
-            services.comment_update(comment=stored, body=body, actor=request.user)
+            # The service reads the stored comment and compares the form's version with it.
+            services.comment_update(
+                comment=obj, body=body, actor=request.user, expected=form.expected()
+            )
         else:
             created = issue_comment(
                 issue=form.cleaned_data["issue"], author=request.user, body=body
@@ -55,7 +55,6 @@ class CommentAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
         # Through the service, so the deletion is announced (events).
         services.comment_delete(comment=obj, actor=request.user)
 
-    @transaction.atomic  # all or none: a refusal (archived project) keeps every comment
     def delete_queryset(self, request, queryset):
-        for comment in queryset.select_related("issue__project", "author"):
-            services.comment_delete(comment=comment, actor=request.user)
+        # All or none: a refusal (archived project) keeps every comment.
+        services.comments_delete(comments=queryset, actor=request.user)

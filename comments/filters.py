@@ -1,6 +1,7 @@
 import django_filters as filters
 
 from api.filters import UtcIsoDateTimeFilter, resolve_user
+from projects.selectors import users_known_to
 
 from .models import Comment
 
@@ -15,4 +16,5 @@ class CommentFilter(filters.FilterSet):
         fields = []
 
     def filter_author(self, queryset, name, value):
-        return queryset.filter(author=resolve_user(self.request, name, value))
+        users = users_known_to(self.request.user)  # not the bots of projects hidden from them
+        return queryset.filter(author=resolve_user(self.request, name, value, users=users))

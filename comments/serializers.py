@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
-from api.fields import StrictModelSerializer, utc_iso
+from api.fields import StrictModelSerializer
 from api.links import DetailUrlField, detail_urls
 
 from .models import Comment
+from .representation import COMMENT_URL, comment_data
 
 
 class CommentSerializer(StrictModelSerializer):
@@ -19,26 +20,11 @@ class CommentSerializer(StrictModelSerializer):
         extra_kwargs = {"body": {"trim_whitespace": False}}
 
     def to_representation(self, comment):
-        # Written out by hand, as IssueSerializer's is: a page of comments through DRF's
-        # field-by-field machinery cost more than its query. The declared fields still
-        # describe the schema; a test keeps this equal to what they would give.
-        if not hasattr(self, "_url"):  # reversed once for a page (api.links)
-            self._url = detail_urls("comment-detail", self.context.get("request"))
-        author = comment.author
-        return {
-            "id": comment.id,
-            "url": self._url(comment.pk),
-            "issue": comment.issue.key,
-            "author": (
-                None
-                if author is None
-                else {name: getattr(author, name) for name in UserSummarySerializer.Meta.fields}
-            ),
-            "body": comment.body,
-            "created_at": utc_iso(comment.created_at),
-            "updated_at": utc_iso(comment.updated_at),
-            "edited": comment.edited,
-        }
+        # Built in comments/representation.py (which says why); the declared fields still
+        # describe the schema. A page's comments share one reversed URL (api.links).
+        if not hasattr(self, "_url"):
+            self._url = detail_urls(COMMENT_URL, self.context.get("request"))
+        return comment_data(comment, self._url)
 
     def validate_body(self, value):
         if not value.strip():

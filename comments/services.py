@@ -1,11 +1,12 @@
 from django.db import transaction
 
+from api.versions import Expected, lock_for_write
 from events.models import Event
 from events.outbox import event_emit
 from projects.services import project_ensure_active
 
 from .models import Comment
-from .serializers import CommentSerializer
+from .representation import comment_representation
 
 
 def _emit(type: str, comment: Comment, actor, **extra) -> None:
@@ -13,7 +14,7 @@ def _emit(type: str, comment: Comment, actor, **extra) -> None:
         type=type,
         project=comment.issue.project,
         actor=actor,
-        data=CommentSerializer(comment).data,
+        data=comment_representation(comment),
         **extra,
     )
 
@@ -34,8 +35,22 @@ def comment_create(*, issue, author, body: str) -> Comment:
     return comment
 
 
+def _lock(comment: Comment, expected: Expected | None) -> Comment:
+    """The comment read again with its row locked, if still the version expected, with
+    what its representation reads."""
+    comments = Comment.objects.select_related("author", "issue__project")
+    return lock_for_write(comments, comment.pk, expected)
+
+
 @transaction.atomic
-def comment_update(*, comment: Comment, body: str | None = None, actor=None) -> Comment:
+def comment_update(
+    *,
+    comment: Comment,
+    body: str | None = None,
+    actor=None,
+    expected: Expected | None = None,
+) -> Comment:
+    comment = _lock(comment, expected)
     project_ensure_active(project=comment.issue.project)
     if body is not None and body != comment.body:
         old = comment.body
@@ -48,13 +63,24 @@ def comment_update(*, comment: Comment, body: str | None = None, actor=None) -> 
 
 
 @transaction.atomic
-def comment_delete(*, comment: Comment, actor=None) -> None:
+def comment_delete(*, comment: Comment, actor=None, expected: Expected | None = None) -> None:
+    comment = _lock(comment, expected)
     project_ensure_active(project=comment.issue.project)
-    data = CommentSerializer(comment).data
+    data = comment_representation(comment)
     comment.delete()
     event_emit(
         type=Event.Type.COMMENT_DELETED, project=comment.issue.project, actor=actor, data=data
     )
+
+
+@transaction.atomic
+def comments_delete(*, comments, actor=None) -> int:
+    """Delete several comments, all or none (one refused, e.g. archived, keeps them all)."""
+    deleted = 0
+    for comment in comments:
+        comment_delete(comment=comment, actor=actor)
+        deleted += 1
+    return deleted
 
 
 # -- imports (transfers/) ---------------------------------------------------------------

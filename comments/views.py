@@ -1,9 +1,9 @@
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
+from accounts.callers import Caller
 from api.conditional import ConditionalMixin
 from api.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictQueryMixin
 from api.idempotency import IdempotentCreateMixin
@@ -11,7 +11,7 @@ from api.pagination import FlexiblePagination
 from issues.selectors import issue_get_visible
 from issues.services import issue_comment
 from projects.models import Project
-from projects.permissions import CanDo, CanViewProject
+from projects.permissions import CanViewProject, HasRights
 
 from . import services
 from .filters import CommentFilter
@@ -36,22 +36,18 @@ class IssueCommentViewSet(
     pagination_class = FlexiblePagination
     ordering = ["created_at"]
     ordering_fields = {"created_at": "created_at", "updated_at": "updated_at"}
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = {"create": "comment"}
 
     def get_issue(self):
         if not hasattr(self, "_issue"):
             self._issue = issue_get_visible(
-                self.request.user, self.kwargs["issue_key"], labels=False
+                Caller.of(self.request), self.kwargs["issue_key"], labels=False
             )
         return self._issue
 
     def get_project(self):
         return self.get_issue().project
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "create":
-            rules.append(CanDo("comment"))
-        return rules
 
     def get_queryset(self):
         # Through the issue's manager: each comment gets the issue already read (with its
@@ -84,31 +80,24 @@ class CommentViewSet(
     serializer_class = CommentSerializer
     lookup_url_kwarg = "comment_id"
     http_method_names = ["get", "patch", "delete", "head", "options"]
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "partial_update":
-            rules.append(CanDo("edit_comment"))
-        elif self.action == "destroy":
-            rules.append(CanDo("delete_comment"))
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = {"partial_update": "edit_comment", "destroy": "delete_comment"}
 
     def get_queryset(self):
-        visible = Project.objects.visible_to(self.request.user).values("pk")
+        visible = Project.objects.visible_to(Caller.of(self.request)).values("pk")
         return Comment.objects.filter(issue__project__in=visible).select_related(
             "author", "issue__project"
         )
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.comment_update(
-                comment=self.locked_if_match(serializer.instance),
-                actor=self.request.user,
-                **serializer.validated_data,
-            )
+        serializer.instance = services.comment_update(
+            comment=serializer.instance,
+            actor=self.request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.comment_delete(
-                comment=self.locked_if_match(instance), actor=self.request.user
-            )
+        services.comment_delete(
+            comment=instance, actor=self.request.user, expected=self.expected()
+        )

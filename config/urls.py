@@ -13,11 +13,13 @@ api_patterns = [
     path("", include("events.urls")),
     path("", include("webhooks.urls")),
     path("", include("transfers.urls")),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [
     path("", include("api.site_urls")),
     path("", include("accounts.site_urls")),
+    path("", include("notifications.site_urls")),
     path("api/v1/", include(api_patterns)),
     path("api/v1/session/", include("rest_framework.urls", namespace="rest_framework")),
     path("admin/", admin.site.urls),

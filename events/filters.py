@@ -2,6 +2,7 @@ import django_filters as filters
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
+from accounts.callers import Caller
 from api.filters import NamedMultipleChoiceFilter
 from projects.models import Project
 
@@ -27,7 +28,8 @@ class EventFilter(filters.FilterSet):
 
     def filter_project(self, queryset, name, value):
         # A project the caller cannot see is as unknown as one that does not exist.
-        project = Project.objects.visible_to(self.request.user).filter(key=value.upper()).first()
+        visible = Project.objects.visible_to(Caller.of(self.request))
+        project = visible.filter(key=value.upper()).first()
         if project is None:
             raise ValidationError({name: f"No project with key {value!r}."})
         return queryset.filter(project=project)

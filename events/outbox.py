@@ -19,6 +19,9 @@ from .models import Event
 
 # The webhooks relay (webhooks/tasks.py), by name: this module imports no other app.
 RELAY_TASK = "webhooks.tasks.relay_event"
+# The notifications consumer (notifications/tasks.py): it reads the outbox from its own
+# position on, so this only wakes it; its beat sweep catches up on whatever a broker lost.
+NOTIFY_TASK = "notifications.tasks.consume_events"
 
 # Any fixed 64-bit number, the same for every writer: the key of the advisory lock below.
 EVENT_ID_LOCK = 0x6576_656E_7473  # "events"
@@ -106,6 +109,7 @@ def event_emit(
         # Handed to the relay once the change has committed; a broker that is down only
         # delays it (webhooks' sweeper relays what was never handed over).
         transaction.on_commit(partial(enqueue, RELAY_TASK, event.pk), robust=True)
+    transaction.on_commit(partial(enqueue, NOTIFY_TASK, event.pk), robust=True)
     return event
 
 

@@ -1,7 +1,10 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.permissions import IsAuthenticated
 
+from accounts.callers import Caller
+from accounts.permissions import HasSiteRights
 from api.filters import RepeatedParametersFilter, StrictQueryMixin
 from api.pagination import AfterIdPagination
 from projects.models import Project
@@ -19,14 +22,17 @@ class EventViewSet(StrictQueryMixin, mixins.ListModelMixin, viewsets.GenericView
     pagination_class = AfterIdPagination
     filter_backends = [RepeatedParametersFilter, DjangoFilterBackend]
     filterset_class = EventFilter
+    permission_classes = [IsAuthenticated, HasSiteRights]
+    rights = {"list": "read_events"}
 
     def get_queryset(self):
         events = Event.objects.select_related("actor")
-        user = self.request.user
-        if user.is_site_admin:
+        caller = Caller.of(self.request)
+        if caller.user.is_site_admin and caller.project_ids is None:
             return events  # also the events of deleted projects
+        # A token limited to projects reads theirs alone, a site admin's too.
         # Visibility now, not when the event happened: losing access hides the past too.
-        return events.filter(project__in=Project.objects.visible_to(user).values("pk"))
+        return events.filter(project__in=Project.objects.visible_to(caller).values("pk"))
 
     @extend_schema(summary="Read the change feed", operation_id="events_list")
     def list(self, request, *args, **kwargs):

@@ -3,13 +3,13 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from api.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
+from api.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, VersionedForm, refusal
 from api.errors import DomainError
+from api.versions import Expected, row_version, updated_at_version
 from comments.models import Comment
 from projects.services import ProjectArchived
 
@@ -98,7 +98,7 @@ def _transition_action(target: str):
     return run
 
 
-class IssueAdminForm(forms.ModelForm):
+class IssueAdminForm(VersionedForm):
     """Runs the services' checks as form validation, so a refusal is shown on the
     form instead of failing in save_model."""
 
@@ -186,7 +186,12 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
     def change_view(self, request, object_id, form_url="", extra_context=None):
         issue = self.get_object(request, unquote(object_id))
         if issue is not None:
-            extra_context = {**(extra_context or {}), "workflow": self._workflow(request, issue)}
+            extra_context = {
+                **(extra_context or {}),
+                "workflow": self._workflow(request, issue),
+                # The workflow's forms carry the version shown, as the change form does.
+                "version": updated_at_version(issue),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _workflow(self, request, issue) -> list[dict]:
@@ -217,14 +222,15 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
         if request.method != "POST":
             return redirect(change_url)
         target = request.POST.get("status", "")
+        version = request.POST.get("version", "")
         option = self._option(request, issue, target)
         requires = option.requires if option is not None and option.allowed else ()
         form = TransitionInputForm(request.POST, requires=requires, target=target)
         if not form.is_valid():
-            return self._confirmation(
-                request, [(issue, option)], target, form, hidden={"status": target}
-            )
-        self._take(request, [(issue, option)], target, form.cleaned_data)
+            hidden = {"status": target, "version": version}
+            return self._confirmation(request, [(issue, option)], target, form, hidden=hidden)
+        expected = Expected.of(version, updated_at_version) if version else None
+        self._take(request, [(issue, option)], target, form.cleaned_data, expected=expected)
         return redirect(change_url)
 
     def move_issues(self, request, queryset, target: str):
@@ -267,8 +273,9 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/issues/issue/transition.html", context)
 
-    def _take(self, request, plans, target: str, inputs: dict) -> None:
-        """Runs the workflow for each issue; a refusal is a message naming the issue."""
+    def _take(self, request, plans, target: str, inputs: dict, expected=None) -> None:
+        """Runs the workflow for each issue; a refusal is a message naming the issue.
+        `expected`: the version the change page showed (of its one issue)."""
         done = 0
         for issue, option in plans:
             # A resolution only where the transition takes one: closing a resolved
@@ -281,6 +288,7 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
                     status=target,
                     resolution=inputs.get("resolution", "") if wants_resolution else "",
                     comment=inputs.get("comment", ""),
+                    expected=expected,
                 )
                 done += 1
             except (DomainError, ValidationError) as e:
@@ -300,9 +308,11 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
                 for name in form.changed_data
                 if name in services.TRACKED_FIELDS
             }
-            # The service compares with the stored row, not with `obj`, which
-            # already carries the form's values.
-            services.issue_update(issue=obj, actor=request.user, **fields)
+            # The service compares with the stored row, not with `obj`, which already
+            # carries the form's values: first its version with the one the form showed.
+            services.issue_update(
+                issue=obj, actor=request.user, expected=form.expected(), **fields
+            )
         else:
             data = {
                 name: form.cleaned_data[name]
@@ -324,13 +334,13 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
     def delete_model(self, request, obj):
         services.issue_delete(issue=obj, actor=request.user)
 
-    @transaction.atomic
     def delete_queryset(self, request, queryset):
-        for issue in queryset.select_related("project"):
-            services.issue_delete(issue=issue, actor=request.user)
+        services.issues_delete(issues=queryset, actor=request.user)
 
 
-class LabelAdminForm(forms.ModelForm):
+class LabelAdminForm(VersionedForm):
+    version_of = staticmethod(row_version)  # a label has no updated_at
+
     def clean(self):
         cleaned = super().clean()
         project = cleaned.get("project") or getattr(self.instance, "project", None)
@@ -355,9 +365,11 @@ class LabelAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in ("name", "color", "description")}
         if change:
-            # The stored label (the form changed `obj`), so the service sees what changed.
-            stored = Label.objects.select_related("project").get(pk=obj.pk)
-            services.label_update(label=stored, actor=request.user, **fields)
+            # The service reads the stored label (the form changed `obj`) and compares its
+            # version with the one the form showed.
+            services.label_update(
+                label=obj, actor=request.user, expected=form.expected(), **fields
+            )
         else:
             project = form.cleaned_data["project"]
             obj.pk = services.label_create(project=project, actor=request.user, **fields).pk
@@ -365,10 +377,8 @@ class LabelAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
     def delete_model(self, request, obj):
         services.label_delete(label=obj, actor=request.user)
 
-    @transaction.atomic
     def delete_queryset(self, request, queryset):
-        for label in queryset.select_related("project"):
-            services.label_delete(label=label, actor=request.user)
+        services.labels_delete(labels=queryset, actor=request.user)
 
 
 @admin.register(IssueEvent)

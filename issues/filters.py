@@ -23,6 +23,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
+from accounts.callers import Caller
 from api.fields import NO_NUL
 from api.filters import (
     TRUE_FALSE,
@@ -34,6 +35,7 @@ from api.filters import (
     resolve_user,
 )
 from projects.models import Project
+from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
 
@@ -62,7 +64,7 @@ ORDERING_ANNOTATIONS = {
 class IssueFilter(filters.FilterSet):
     project = filters.ModelMultipleChoiceFilter(
         to_field_name="key",
-        queryset=lambda request: Project.objects.visible_to(request.user),
+        queryset=lambda request: Project.objects.visible_to(Caller.of(request)),
         method="filter_project",
         help_text="Project key; repeat for several.",
     )
@@ -111,18 +113,21 @@ class IssueFilter(filters.FilterSet):
         return queryset.filter(priority__in=ranks)
 
     def filter_assignee(self, queryset, name, value):
-        user = resolve_user(self.request, name, value, allow_none=True)
+        # Not the bots of projects hidden from the caller: as unknown as a made-up name.
+        users = users_known_to(self.request.user)
+        user = resolve_user(self.request, name, value, allow_none=True, users=users)
         return queryset.filter(assignee=user) if user else queryset.filter(assignee=None)
 
     def filter_reporter(self, queryset, name, value):
-        return queryset.filter(reporter=resolve_user(self.request, name, value))
+        users = users_known_to(self.request.user)
+        return queryset.filter(reporter=resolve_user(self.request, name, value, users=users))
 
     def filter_labels(self, queryset, name, values):
         # Label names are unique per project regardless of case, and matched that way.
         named = reduce(or_, (Q(name__iexact=value) for value in values))
         ids = defaultdict(list)  # lower-case name -> ids of the labels so named
         for pk, label_name in Label.objects.filter(
-            named, project__in=Project.objects.visible_to(self.request.user)
+            named, project__in=Project.objects.visible_to(Caller.of(self.request))
         ).values_list("pk", "name"):
             ids[label_name.lower()].append(pk)
         unknown = [v for v in values if v.lower() not in ids]
@@ -221,7 +226,8 @@ class IssueEventFilter(filters.FilterSet):
         fields = []
 
     def filter_actor(self, queryset, name, value):
-        return queryset.filter(actor=resolve_user(self.request, name, value))
+        users = users_known_to(self.request.user)
+        return queryset.filter(actor=resolve_user(self.request, name, value, users=users))
 
 
 class IssueOrderingFilter(StrictOrderingFilter):

@@ -7,9 +7,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from accounts.callers import user_of
 from projects.models import Membership, Project
 
-from . import workflow
+from . import choices, workflow
 
 
 class Label(models.Model):
@@ -34,13 +35,13 @@ class Label(models.Model):
 
 
 class IssueQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Issues in projects `user` may see."""
-        return self.filter(project__in=Project.objects.visible_to(user).values("pk"))
+    def visible_to(self, caller):
+        """Issues in projects `caller` (a Caller, or a user) may see."""
+        return self.filter(project__in=Project.objects.visible_to(caller).values("pk"))
 
     def with_member_role(self, user):
         """Annotate `member_role`: the caller's membership role in the issue's project."""
-        role = Membership.objects.filter(project=OuterRef("project_id"), user=user.pk)
+        role = Membership.objects.filter(project=OuterRef("project_id"), user=user_of(user).pk)
         return self.annotate(member_role=Subquery(role.values("role")[:1]))
 
     def by_key(self, key: str):
@@ -59,13 +60,7 @@ class Issue(ConcurrentTransitionMixin, models.Model):
         FEATURE = "feature"
         TASK = "task"
 
-    class Priority(models.IntegerChoices):
-        # Stored as a rank so lists sort by importance, not alphabet.
-        LOWEST = 1, "lowest"
-        LOW = 2, "low"
-        MEDIUM = 3, "medium"
-        HIGH = 4, "high"
-        HIGHEST = 5, "highest"
+    Priority = choices.Priority  # a rank, so lists sort by importance (issues/choices.py)
 
     class Status(models.TextChoices):
         OPEN = "open"

@@ -1,6 +1,5 @@
-"""Which right of the table (projects/rights.py) an issue request asks for."""
-
-from projects.permissions import CanDo
+"""Which right of the table (projects/rights.py) an issue request takes where the request
+body decides; the views declare the rest (`rights = {...}`)."""
 
 # What a reporter may change on an issue they reported (the `edit_issue_text` right).
 REPORTER_EDITABLE = {"title", "description"}
@@ -10,20 +9,13 @@ def _data(request) -> dict:
     return request.data if hasattr(request.data, "keys") else {}
 
 
-class CanEditIssue(CanDo):
+def edit_issue_right(request, issue=None) -> str:
     """A PATCH of the title and description alone takes `edit_issue_text`, which an
     issue's reporter has; changing anything else takes `edit_issue`."""
-
-    action = "edit_issue"
-
-    def action_for(self, request, obj=None) -> str:
-        return "edit_issue_text" if set(_data(request)) <= REPORTER_EDITABLE else "edit_issue"
+    return "edit_issue_text" if set(_data(request)) <= REPORTER_EDITABLE else "edit_issue"
 
 
-class CanCreateIssue(CanDo):
-    """Creating takes `create_issue`; choosing its assignee as well takes `assign_issue`."""
-
-    action = "create_issue"
-
-    def action_for(self, request, obj=None) -> str:
-        return "assign_issue" if _data(request).get("assignee") else "create_issue"
+def create_issue_right(request, project=None) -> str:
+    """Creating takes `create_issue`; choosing its assignee as well takes `assign_issue`
+    (which implies it: every role with it is above reporter)."""
+    return "assign_issue" if _data(request).get("assignee") else "create_issue"

@@ -4,12 +4,13 @@ selectors pull)."""
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
+from accounts.callers import user_of
 from api.pagination import count_rows
 from projects.selectors import visible_project_ids
 
 from .filters import SEARCH_RANK
 from .models import Issue, Label
-from .serializers import ISSUE_ROW_FIELDS
+from .representation import ISSUE_ROW_FIELDS
 
 
 def issues_visible(user, labels: bool = True):
@@ -33,17 +34,30 @@ def _representable(issues, labels: bool = True):
     return issues
 
 
-def issue_get_visible(user, key: str, lock: bool = False, labels: bool = True) -> Issue:
-    """An issue by key (`WEB-42`) in a project `user` may see; 404 otherwise.
-    With `lock`, the row stays locked until the transaction ends; without `labels`, they
-    are not loaded (for resources under the issue)."""
-    issues = issues_visible(user, labels=labels).by_key(key).with_member_role(user)
-    if lock:
-        issues = issues.select_for_update(of=("self",))
-    issue = get_object_or_404(issues)
-    # The caller's role came with the row, so permission checks ask no query of their own.
-    issue.project.member_role, issue.project.member_role_for = issue.member_role, user.pk
+def issues_by_key(user, key: str, labels: bool = True):
+    """The issue `key` (`WEB-42`) names if `user` may see it (else none), with what its
+    representation reads and the caller's role in its project (`member_role`)."""
+    return issues_visible(user, labels=labels).by_key(key).with_member_role(user)
+
+
+def issue_with_role(issue: Issue, user) -> Issue:
+    """`issue` read by issues_by_key, its project told the caller's role that came with the
+    row, so permission checks ask no query of their own."""
+    issue.project.member_role, issue.project.member_role_for = issue.member_role, user_of(user).pk
     return issue
+
+
+def issue_get_visible(user, key: str, labels: bool = True) -> Issue:
+    """An issue by key (`WEB-42`) in a project `user` may see; 404 otherwise. Without
+    `labels`, they are not loaded (for resources under the issue, and writes, whose
+    service reads the issue again with its row locked)."""
+    return issue_with_role(get_object_or_404(issues_by_key(user, key, labels)), user)
+
+
+def issues_for_write():
+    """Every issue, with what its representation reads: where a service locks the row it
+    changes (api.versions.lock_for_write), so the locked row renders as a GET does."""
+    return _representable(Issue.objects.all())
 
 
 def issues_listed(user, project=None):

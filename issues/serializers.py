@@ -5,12 +5,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from accounts.callers import Caller
 from accounts.serializers import UserSummarySerializer
-from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer, utc_iso
+from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer
 from api.links import DetailUrlField, detail_urls
 from projects.models import Project
+from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
+from .representation import ISSUE_URL, issue_data, issue_representation, label_data
 
 
 class UsernameField(StrictCharField):
@@ -19,7 +22,10 @@ class UsernameField(StrictCharField):
     def to_internal_value(self, data):
         username = super().to_internal_value(data)
         self.run_validators(username)  # no NUL reaches the database (PostgreSQL: a 500)
-        user = get_user_model().objects.filter(username__iexact=username).first()
+        request = self.context.get("request")
+        # Not the bots of projects the caller cannot see: as unknown as a made-up name.
+        users = users_known_to(request.user) if request else get_user_model().objects
+        user = users.filter(username__iexact=username).first()
         if user is None:
             raise serializers.ValidationError(f"No user is named {username!r}.")
         return user
@@ -81,6 +87,9 @@ class LabelSerializer(StrictModelSerializer):
         fields = ["id", "url", "name", "color", "description", "created_at"]
         read_only_fields = ["id", "created_at"]
 
+    def to_representation(self, label):
+        return label_data(label, self.context.get("request"))  # issues/representation.py
+
 
 class LabelSummarySerializer(serializers.ModelSerializer):
     class Meta:
@@ -132,36 +141,9 @@ class IssueSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, issue):
-        # Written out by hand: lists render 50 issues with four nested objects each, and
-        # DRF's field-by-field machinery cost more than the database. The declared fields
-        # still describe the schema; a test keeps this equal to what they would give.
-        row = {name: getattr(issue, name) for name in ISSUE_COLUMNS}
-        row |= {"project__key": issue.project.key, "project__name": issue.project.name}
-        for who in PEOPLE:
-            person = getattr(issue, who)
-            row |= {f"{who}__{name}": getattr(person, name, None) for name in PERSON_FIELDS}
-        labels = getattr(issue, "prefetched_labels", None)
-        if labels is None:
-            labels = issue.labels.all()
-        labels = [{"id": x.id, "name": x.name, "color": x.color} for x in labels]
-        return _issue_data(row, labels, detail_urls("issue-detail", self.context.get("request")))
-
-
-# What an issue list reads per row (see issue_rows_data): the issue's columns and the
-# few of its project and people that IssueSerializer shows.
-ISSUE_COLUMNS = tuple(
-    f.attname
-    for f in Issue._meta.concrete_fields
-    if f.name not in ("search_vector", "reporter", "assignee")
-)
-PEOPLE = ("reporter", "assignee")
-PERSON_FIELDS = ("id", "username", "display_name", "type")
-ISSUE_ROW_FIELDS = (
-    *ISSUE_COLUMNS,
-    "project__key",
-    "project__name",
-    *(f"{who}__{name}" for who in PEOPLE for name in PERSON_FIELDS),
-)
+        # Built by hand, in issues/representation.py (which says why); the declared fields
+        # still describe the schema, and a test keeps the two equal.
+        return issue_representation(issue, self.context.get("request"))
 
 
 def issue_rows_data(rows: list[dict], request=None) -> list[dict]:
@@ -178,46 +160,8 @@ def issue_rows_data(rows: list[dict], request=None) -> list[dict]:
         "issue_id", "label_id", "label__name", "label__color"
     ):
         labels[issue_id].append(dict(zip(("id", "name", "color"), label, strict=True)))
-    url = detail_urls("issue-detail", request)
-    return [_issue_data(row, labels[row["id"]], url) for row in rows]
-
-
-def _issue_data(row: dict, labels: list[dict], url) -> dict:
-    """An issue's representation from its row (ISSUE_ROW_FIELDS), its labels and `url`,
-    which gives an issue's address from its key (api.links.detail_urls)."""
-    key = f"{row['project__key']}-{row['number']}"
-    return {
-        "id": row["id"],
-        "url": url(key),
-        "key": key,
-        "number": row["number"],
-        "project": {
-            "id": row["project_id"],
-            "key": row["project__key"],
-            "name": row["project__name"],
-        },
-        "title": row["title"],
-        "description": row["description"],
-        "type": row["type"],
-        "priority": Issue.Priority(row["priority"]).label,
-        "status": row["status"],
-        "resolution": row["resolution"] or None,
-        "reporter": _person(row, "reporter"),
-        "assignee": _person(row, "assignee"),
-        "labels": labels,
-        "due_date": row["due_date"].isoformat() if row["due_date"] else None,
-        "created_at": utc_iso(row["created_at"]),
-        "updated_at": utc_iso(row["updated_at"]),
-        "resolved_at": utc_iso(row["resolved_at"]),
-        "closed_at": utc_iso(row["closed_at"]),
-    }
-
-
-def _person(row: dict, who: str) -> dict | None:
-    """UserSummarySerializer's output, without its per-field overhead."""
-    if row[f"{who}__id"] is None:
-        return None
-    return {name: row[f"{who}__{name}"] for name in PERSON_FIELDS}
+    url = detail_urls(ISSUE_URL, request)
+    return [issue_data(row, labels[row["id"]], url) for row in rows]
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
@@ -301,7 +245,7 @@ class IssueCreateSerializer(IssueWriteSerializer):
 
     def validate_project(self, key):
         project = (
-            Project.objects.visible_to(self.context["request"].user)
+            Project.objects.visible_to(Caller.of(self.context["request"]))
             .filter(key=key.upper())
             .first()
         )

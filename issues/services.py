@@ -9,8 +9,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
-from api.errors import Conflict, DomainError, NotAllowed
-from api.versions import Expected, lock_for_write
+from accounts.callers import user_of
+from api.errors import Conflict, DomainError, NotAllowed, NotFound
+from api.versions import Expected, lock_for_write, lock_one_for_write
 from comments.services import comment_create, comment_import
 from events.models import Event
 from events.outbox import event_emit
@@ -20,12 +21,15 @@ from projects.services import ProjectArchived, project_ensure_active
 
 from .events import event_record
 from .models import Issue, IssueEvent, Label
-from .serializers import IssueSerializer, LabelSerializer
+from .representation import issue_representation, label_data
+from .selectors import issue_with_role, issues_by_key, issues_for_write
 
 STATUS_FIELD = Issue._meta.get_field("status")
 
 # Fields whose changes are recorded in the issue's history.
 TRACKED_FIELDS = ("title", "description", "type", "priority", "assignee", "labels", "due_date")
+# Not validated on a write: set by the service, or rows in hand (no query to check they exist).
+NOT_VALIDATED = ["number", "status", "project", "reporter", "assignee"]
 
 
 class TransitionNotAllowed(Conflict):
@@ -46,7 +50,7 @@ class ConcurrentChange(Conflict):
 def _emit(type: str, issue: Issue, actor, data: dict | None = None, **extra) -> None:
     """Announce a change of `issue`, rendered as its GET renders it (unless given)."""
     if data is None:
-        data = IssueSerializer(issue).data
+        data = issue_representation(issue)
     event_emit(type=type, project=issue.project, actor=actor, data=data, **extra)
 
 
@@ -116,10 +120,7 @@ def issue_create(
         due_date=due_date,
     )
     issue.number = _allocate_number(project)
-    # The project, reporter and assignee are rows in hand: no query to check they exist.
-    issue.full_clean(
-        exclude=["number", "status", "project", "reporter", "assignee"], validate_unique=False
-    )
+    issue.full_clean(exclude=NOT_VALIDATED, validate_unique=False)
     issue.save()
     if labels:
         issue.labels.add(*labels)  # a new issue has none: no need to read them first
@@ -144,34 +145,39 @@ def _history_value(name: str, value):
     return value
 
 
-def _lock(issue: Issue, *, locked: bool) -> Issue:
-    """The stored issue, its row locked until the transaction ends; a caller that locked it
-    already (the API, reading it once with the caller's role) says so, and it is kept."""
-    if locked:
-        return issue
-    return Issue.objects.select_related("project").select_for_update(of=("self",)).get(pk=issue.pk)
+def _locked(issue: Issue | str, caller, expected: Expected | None) -> Issue:
+    """The issue read again with its row locked until the transaction ends, if it is still
+    the version the caller expected, with what its representation reads: the row a write
+    compares with and changes, so a stale copy neither undoes a concurrent change nor
+    records wrong old values. An Issue (the admin, commands, a view that checked its
+    rights on it) is read by its id; a key (`WEB-42`, from the API) as `caller` (a Caller,
+    or a user) may see it, with their role, in the same statement (NotFound if they may
+    not)."""
+    if isinstance(issue, Issue):
+        return lock_for_write(issues_for_write(), issue.pk, expected)
+    # What the caller may see they may view (view_project: every token carries `read`).
+    try:
+        return issue_with_role(lock_one_for_write(issues_by_key(caller, issue), expected), caller)
+    except Issue.DoesNotExist:
+        raise NotFound() from None
 
 
-def issue_update(*, issue: Issue, actor, locked: bool = False, **fields) -> Issue:
-    """Change an issue's fields (never its status) and record each change. With
-    `locked`, `issue` was read with its row locked in the caller's transaction."""
-    with transaction.atomic(savepoint=not locked):
-        return _update_locked(issue=issue, actor=actor, locked=locked, **fields)
-
-
-def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
-    # Compare with the stored row, locked: a concurrent edit records the right old
-    # values, and a stale copy neither undoes a transition nor trips over one.
-    issue = _lock(issue, locked=locked)
+@transaction.atomic
+def issue_update(
+    *, issue: Issue | str, actor, expected: Expected | None = None, **fields
+) -> Issue:
+    """Change an issue's fields (never its status) and record each change; the issue
+    returned is the one stored, as its GET renders it."""
+    issue = _locked(issue, actor, expected)
     project_ensure_active(project=issue.project)
-    before = IssueSerializer(issue).data
+    before = issue_representation(issue)
     changes = []
     if "assignee" in fields:
         _check_assignee(issue.project, fields["assignee"])
     if "labels" in fields:
         labels = list(fields.pop("labels"))
         _check_labels(issue.project, labels)
-        old = list(issue.labels.all())
+        old = issue.prefetched_labels
         if {label.pk for label in old} != {label.pk for label in labels}:
             issue.labels.set(labels)
             issue.prefetched_labels = sorted(labels, key=lambda label: label.name)
@@ -182,9 +188,7 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
             setattr(issue, name, fields[name])
     if not changes:
         return issue
-    issue.full_clean(
-        exclude=["number", "status", "project", "reporter", "assignee"], validate_unique=False
-    )
+    issue.full_clean(exclude=[*NOT_VALIDATED, "search_vector"], validate_unique=False)
     issue.save()
     for name, old, new in changes:
         event_record(
@@ -201,11 +205,22 @@ def _update_locked(*, issue: Issue, actor, locked: bool, **fields) -> Issue:
 
 
 @transaction.atomic
-def issue_delete(*, issue: Issue, actor=None) -> None:
+def issue_delete(*, issue: Issue | str, actor=None, expected: Expected | None = None) -> None:
+    issue = _locked(issue, actor, expected)
     project_ensure_active(project=issue.project)
-    data = IssueSerializer(issue).data
+    data = issue_representation(issue)
     issue.delete()
     _emit(Event.Type.ISSUE_DELETED, issue, actor, data)
+
+
+@transaction.atomic
+def issues_delete(*, issues, actor=None) -> int:
+    """Delete several issues, all or none (one refused, e.g. archived, keeps them all)."""
+    deleted = 0
+    for issue in issues:
+        issue_delete(issue=issue, actor=actor)
+        deleted += 1
+    return deleted
 
 
 # -- the workflow ---------------------------------------------------------------------
@@ -237,9 +252,9 @@ def _requires(transition) -> list[str]:
     return list(custom.get("requires", ()))
 
 
-def _refusal(issue: Issue, user, transition) -> DomainError | None:
-    """Why `user` may not take `transition` now (the error to raise), or None."""
-    refused = refusal(user, issue.project, transition.permission.action, issue)
+def _refusal(issue: Issue, caller, transition) -> DomainError | None:
+    """Why `caller` may not take `transition` now (the error to raise), or None."""
+    refused = refusal(caller, issue.project, transition.permission.action, issue)
     if refused is not None:
         kind = ProjectArchived if refused.code == ProjectArchived.code else NotAllowed
         return kind(refused.message, code=refused.code)
@@ -250,7 +265,8 @@ def _refusal(issue: Issue, user, transition) -> DomainError | None:
 
 
 def issue_available_transitions(*, issue: Issue, user) -> list[TransitionOption]:
-    """Every transition from the current status, whether `user` may take it now and why not."""
+    """Every transition from the current status, whether `user` (a Caller from the API, or
+    a user) may take it now and why not."""
     options = []
     for transition in _transitions_from(issue.status):
         refused = _refusal(issue, user, transition)
@@ -268,35 +284,33 @@ def issue_available_transitions(*, issue: Issue, user) -> list[TransitionOption]
 
 def issue_transition(
     *,
-    issue: Issue,
+    issue: Issue | str,
     user,
     status: str,
     resolution: str = "",
     comment: str = "",
-    locked: bool = False,
+    expected: Expected | None = None,
 ) -> Issue:
     """Move the issue to `status` through the workflow, checking the transition's
-    source, permission, conditions and required inputs, and record it. With `locked`,
-    `issue` was read with its row locked in the caller's transaction."""
+    source, permission, conditions and required inputs, and record it. `user` is who
+    moves it: a Caller from the API (its token's limits apply), or a user."""
     try:
-        # A caller that locked the row refuses in its own transaction: no savepoint needed.
-        with transaction.atomic(savepoint=not locked):
+        with transaction.atomic():
             return _transition_locked(
-                issue=issue,
+                issue=_locked(issue, user, expected),
                 user=user,
                 status=status,
                 resolution=resolution,
                 comment=comment,
-                locked=locked,
             )
     except ConcurrentTransition as e:
         raise ConcurrentChange() from e
 
 
-def _transition_locked(*, issue, user, status, resolution, comment, locked):
-    # Lock the row and read the current state: of concurrent identical requests,
-    # the first wins and the others find the issue already moved on.
-    issue = _lock(issue, locked=locked)
+def _transition_locked(*, issue, user, status, resolution, comment):
+    actor = user_of(user)  # who the history and the event name
+    # The row is locked and read as it is now: of concurrent identical requests, the
+    # first wins and the others find the issue already moved on.
     transition = next((t for t in _transitions_from(issue.status) if t.target == status), None)
     if transition is None:
         reachable = [t.target for t in _transitions_from(issue.status)]
@@ -325,7 +339,7 @@ def _transition_locked(*, issue, user, status, resolution, comment, locked):
     from_status = issue.status
     note = None
     if comment.strip():
-        note = comment_create(issue=issue, author=user, body=comment)
+        note = comment_create(issue=issue, author=actor, body=comment)
     method = getattr(issue, transition.name)
     if "resolution" in transition.custom.get("requires", ()):
         method(resolution=resolution)
@@ -334,7 +348,7 @@ def _transition_locked(*, issue, user, status, resolution, comment, locked):
     issue.save()
     event_record(
         issue=issue,
-        actor=user,
+        actor=actor,
         kind=IssueEvent.Kind.TRANSITIONED,
         from_status=from_status,
         to_status=issue.status,
@@ -342,7 +356,7 @@ def _transition_locked(*, issue, user, status, resolution, comment, locked):
         comment=note,
     )
     changed = {name: value for name, value in old.items() if getattr(issue, name) != value}
-    _emit(Event.Type.ISSUE_TRANSITIONED, issue, user, changes=changed)
+    _emit(Event.Type.ISSUE_TRANSITIONED, issue, actor, changes=changed)
     return issue
 
 
@@ -422,13 +436,23 @@ def label_update(*, label: Label, actor=None, expected: Expected | None = None, 
 def label_delete(*, label: Label, actor=None, expected: Expected | None = None) -> None:
     label = _lock_label(label, expected)
     project_ensure_active(project=label.project)
-    data = LabelSerializer(label).data
+    data = label_data(label)
     label.delete()
     event_emit(type=Event.Type.LABEL_DELETED, project=label.project, actor=actor, data=data)
 
 
+@transaction.atomic
+def labels_delete(*, labels, actor=None) -> int:
+    """Delete several labels, all or none."""
+    deleted = 0
+    for label in labels:
+        label_delete(label=label, actor=actor)
+        deleted += 1
+    return deleted
+
+
 def _emit_label(type: str, label: Label, actor, **extra) -> None:
-    data = LabelSerializer(label).data
+    data = label_data(label)
     event_emit(type=type, project=label.project, actor=actor, data=data, **extra)
 
 

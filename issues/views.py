@@ -1,4 +1,3 @@
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -6,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.callers import Caller
 from api.conditional import ConditionalMixin
 from api.filters import (
     RepeatedParametersFilter,
@@ -16,7 +16,7 @@ from api.filters import (
 from api.idempotency import IdempotentCreateMixin
 from api.pagination import COUNT_CAP, FlexiblePagination
 from projects.mixins import ProjectScopedMixin
-from projects.permissions import CanDo, CanViewProject, HasRights
+from projects.permissions import CanViewProject, HasRights
 
 from . import services
 from .filters import (
@@ -28,7 +28,7 @@ from .filters import (
     IssueSearchFilter,
 )
 from .models import Issue, IssueEvent, Label
-from .permissions import CanCreateIssue, CanEditIssue
+from .permissions import create_issue_right, edit_issue_right
 from .selectors import issue_get_visible, issue_list_count, issue_list_rows, issues_listed
 from .serializers import (
     IssueCreateSerializer,
@@ -145,10 +145,6 @@ class IssueCreateMixin(IdempotentCreateMixin):
             return IssueWriteSerializer
         return IssueSerializer
 
-    def create_permissions(self):
-        # assign_issue implies create_issue: every role with it is above reporter.
-        return [CanCreateIssue()]
-
 
 class IssueViewSet(
     StrictQueryMixin,
@@ -168,22 +164,21 @@ class IssueViewSet(
     lookup_value_regex = "[^/]+"
     etag_actions = ("list", "retrieve", "partial_update", "transition", "transitions")
     if_match_actions = ("partial_update", "destroy", "transition")
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "create":
-            rules += self.create_permissions()
-        elif self.action == "partial_update":
-            rules.append(CanEditIssue())
-        elif self.action == "destroy":
-            rules.append(CanDo("delete_issue"))
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    # A transition's right is the workflow's (issues/models.py): its service asks it.
+    rights = {
+        "create": create_issue_right,
+        "partial_update": edit_issue_right,
+        "destroy": "delete_issue",
+    }
 
     def get_queryset(self):
-        return issues_listed(self.request.user)
+        return issues_listed(Caller.of(self.request))
 
-    def get_object(self, lock=False):
-        issue = issue_get_visible(self.request.user, self.kwargs["issue_key"], lock=lock)
+    def get_object(self):
+        # A write's service reads the issue again with its row locked, labels and all.
+        labels = self.action == "retrieve"
+        issue = issue_get_visible(Caller.of(self.request), self.kwargs["issue_key"], labels=labels)
         self.check_object_permissions(self.request, issue)
         return issue
 
@@ -198,20 +193,19 @@ class IssueViewSet(
     def partial_update(self, request, issue_key=None):
         """Change the fields sent; the others keep their value. The status changes only
         through POST /issues/{issue_key}/status."""
-        with transaction.atomic():
-            issue = self.get_object(lock=True)
-            self.check_if_match(issue)
-            serializer = self.get_serializer(issue, data=request.data, partial=True)
-            serializer.is_valid(raise_exception=True)
-            services.issue_update(
-                issue=issue, actor=request.user, locked=True, **serializer.validated_data
-            )
-        issue = issue_get_visible(request.user, issue_key)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        issue = services.issue_update(
+            issue=serializer.instance,
+            actor=request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
+        # The issue as stored, read under the lock the change held: no second read.
         return Response(IssueSerializer(issue, context={"request": request}).data)
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.issue_delete(issue=self.locked_if_match(instance), actor=self.request.user)
+        services.issue_delete(issue=instance, actor=self.request.user, expected=self.expected())
 
     @extend_schema(
         request=TransitionRequestSerializer,
@@ -230,14 +224,15 @@ class IssueViewSet(
         """Move the issue through the workflow; the target status names the transition."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # One read of the issue, locked, with the caller's role and the labels; the service
-        # takes it as it is, and the answer is the issue it moved (labels do not change).
-        with transaction.atomic():
-            issue = self.get_object(lock=True)
-            self.check_if_match(issue)
-            issue = services.issue_transition(
-                issue=issue, user=request.user, locked=True, **serializer.validated_data
-            )
+        # The service reads the issue by its key once, locked, as the caller may see it (a
+        # 404 otherwise) with their role and its labels; it checks the transition's right
+        # itself. The answer is the issue it moved.
+        issue = services.issue_transition(
+            issue=issue_key,
+            user=Caller.of(request),
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
         return Response(IssueSerializer(issue, context={"request": request}).data)
 
     @extend_schema(
@@ -249,7 +244,9 @@ class IssueViewSet(
     def transitions(self, request, issue_key=None):
         """The transitions from the current status, whether the caller may take each now,
         and why not."""
-        options = services.issue_available_transitions(issue=self.get_object(), user=request.user)
+        options = services.issue_available_transitions(
+            issue=self.get_object(), user=Caller.of(request)
+        )
         return Response(TransitionOptionSerializer(options, many=True).data)
 
 
@@ -270,7 +267,7 @@ class IssueEventViewSet(
     def get_issue(self):
         if not hasattr(self, "_issue"):
             self._issue = issue_get_visible(
-                self.request.user, self.kwargs["issue_key"], labels=False
+                Caller.of(self.request), self.kwargs["issue_key"], labels=False
             )
         return self._issue
 
@@ -307,15 +304,11 @@ class ProjectIssueViewSet(
 
     queryset = Issue.objects.none()  # for the schema; get_queryset() scopes to the project
     serializer_class = IssueSerializer
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "create":
-            rules += self.create_permissions()
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = {"create": create_issue_right}
 
     def get_queryset(self):
-        return issues_listed(self.request.user, project=self.get_project())
+        return issues_listed(Caller.of(self.request), project=self.get_project())
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -26,10 +26,12 @@ has_assignee = Condition(
 
 
 def right(action: str):
-    """The FSM permission callable for one action of the rights table."""
+    """The FSM permission callable for one action of the rights table. django-fsm hands it
+    whoever asks (`has_transition_perm(method, caller)`): a Caller (accounts/callers.py),
+    so a personal access token's scopes count, or a plain user."""
 
-    def permission(issue, user) -> bool:
-        return can(user, issue.project, action, issue)
+    def permission(issue, caller) -> bool:
+        return can(caller, issue.project, action, issue)
 
     permission.action = action
     return permission

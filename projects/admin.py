@@ -2,8 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from api.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, refusal
+from api.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, VersionedForm, refusal
 from api.errors import DomainError
+from api.versions import row_version
 
 from . import services
 from .models import Membership, Project, Role
@@ -47,7 +48,7 @@ class MembershipInline(SafeAutocompleteFields, admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
-class ProjectAdminForm(forms.ModelForm):
+class ProjectAdminForm(VersionedForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is not None:
@@ -82,9 +83,11 @@ class ProjectAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.Mode
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in ("name", "description", "visibility")}
         if change:
-            # The stored project (the form changed `obj`), so the service sees what changed.
-            stored = Project.objects.get(pk=obj.pk)
-            services.project_update(project=stored, actor=request.user, **fields)
+            # The service reads the stored project (the form changed `obj`) and compares
+            # its version with the one the form showed.
+            services.project_update(
+                project=obj, actor=request.user, expected=form.expected(), **fields
+            )
         else:
             created = services.project_create(
                 creator=form.cleaned_data["created_by"], key=form.cleaned_data["key"], **fields
@@ -105,14 +108,13 @@ class ProjectAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.Mode
             for new in formset.new_objects
         ]
         changed = sorted(formset.changed_objects, key=lambda pair: -pair[0].role)
+        # The services read each stored membership (the formset changed these copies).
         for membership, _ in changed:
-            stored = Membership.objects.select_related("project").get(pk=membership.pk)
             services.membership_change_role(
-                membership=stored, role=membership.role, actor=request.user
+                membership=membership, role=membership.role, actor=request.user
             )
         for membership in formset.deleted_objects:
-            stored = Membership.objects.select_related("project").get(pk=membership.pk)
-            services.membership_remove(membership=stored, actor=request.user)
+            services.membership_remove(membership=membership, actor=request.user)
 
     def delete_model(self, request, obj):
         # Through the service, so the deletion is announced (events).
@@ -135,7 +137,9 @@ class ProjectAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.Mode
         self.message_user(request, f"Unarchived {queryset.count()} project(s).", messages.SUCCESS)
 
 
-class MembershipAdminForm(forms.ModelForm):
+class MembershipAdminForm(VersionedForm):
+    version_of = staticmethod(row_version)  # a membership has no updated_at
+
     def clean(self):
         cleaned = super().clean()
         _ensure_active(cleaned.get("project") or getattr(self.instance, "project", None))
@@ -167,8 +171,9 @@ class MembershipAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.M
     def save_model(self, request, obj, form, change):
         role = form.cleaned_data["role"]
         if change:
-            stored = Membership.objects.select_related("project").get(pk=obj.pk)
-            services.membership_change_role(membership=stored, role=role, actor=request.user)
+            services.membership_change_role(
+                membership=obj, role=role, actor=request.user, expected=form.expected()
+            )
         else:
             created = services.membership_add(
                 project=form.cleaned_data["project"],

@@ -1,6 +1,8 @@
 """View building blocks for resources that live under a project, shared by every app's
 views (they import this, never another app's views)."""
 
+from accounts.callers import Caller
+
 from .models import Project
 from .selectors import project_get_visible
 
@@ -10,5 +12,7 @@ class ProjectScopedMixin:
 
     def get_project(self) -> Project:
         if not hasattr(self, "_project"):
-            self._project = project_get_visible(self.request.user, self.kwargs["project_key"])
+            self._project = project_get_visible(
+                Caller.of(self.request), self.kwargs["project_key"]
+            )
         return self._project

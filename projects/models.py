@@ -3,6 +3,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
 
+from accounts.callers import as_caller, user_of
+
 
 class Role(models.IntegerChoices):
     """A member's role in a project; a higher value may do everything a lower one may."""
@@ -19,16 +21,18 @@ class Role(models.IntegerChoices):
 
 
 class ProjectQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Projects `user` may see: internal ones and their own; all for site admins."""
+    def visible_to(self, caller):
+        """Projects `caller` (a Caller, or a user) may see: internal ones and their own; all
+        for site admins."""
+        caller = as_caller(caller)
+        user = caller.user
         if not user.is_authenticated:
             return self.none()
         projects = self
         # A personal access token limited to some projects sees nothing else, as if the
-        # rest did not exist (accounts/pats.py sets the limit on the user).
-        token_project_ids = getattr(user, "token_project_ids", None)
-        if token_project_ids is not None:
-            projects = projects.filter(pk__in=token_project_ids)
+        # rest did not exist.
+        if caller.project_ids is not None:
+            projects = projects.filter(pk__in=caller.project_ids)
         if user.is_site_admin:
             return projects
         member = Membership.objects.filter(project=OuterRef("pk"), user=user)
@@ -36,6 +40,7 @@ class ProjectQuerySet(models.QuerySet):
 
     def with_member_role(self, user):
         """Annotate `member_role`: the caller's membership role, or None (see rights.py)."""
+        user = user_of(user)
         role = Membership.objects.filter(project=OuterRef("pk"), user=user.pk).values("role")[:1]
         return self.annotate(member_role=Subquery(role), member_role_for=models.Value(user.pk))
 

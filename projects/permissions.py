@@ -1,10 +1,15 @@
 """DRF permission classes for anything that lives in a project. They decide nothing
-themselves: each asks the rights table (rights.py) about one action."""
+themselves: each asks the rights table (rights.py) about one action. Which action a view's
+request takes is declared on the view (`rights = {...}`, read by HasRights); the request
+decides it only through the small functions below."""
 
 from rest_framework.permissions import BasePermission
 
+from accounts.callers import Caller
+from accounts.permissions import HasSiteRights
+
 from .models import Membership, Project, Role
-from .rights import RIGHTS, refusal
+from .rights import RIGHTS, Refusal, refusal
 
 
 def project_of(view, obj=None) -> Project | None:
@@ -29,11 +34,11 @@ class CanDo(BasePermission):
         self.code = "permission_denied"
 
     def action_for(self, request, obj=None) -> str:
-        """The action asked about; subclasses choose it from the request and object."""
+        """The action asked about."""
         return self.action
 
     def allows(self, request, project: Project, action: str, obj=None) -> bool:
-        refused = refusal(request.user, project, action, obj)
+        refused = refusal(Caller.of(request), project, action, obj)
         if refused is not None:
             self.message, self.code = refused
         return refused is None
@@ -49,34 +54,26 @@ class CanDo(BasePermission):
         return self.allows(request, project_of(view, obj), self.action_for(request, obj), obj)
 
 
-class HasRights(CanDo):
-    """The right the view's action takes, as the view declares it (DRF's `perms_map`,
-    Sentry's `scope_map`): `rights = {"create": "manage_labels", ...}`. A value is a right's
-    name, or a function `(request, obj) -> name` where the request decides (obj is None
-    before the object is known). Actions the map does not name take only `view_project`,
-    which every action in a project takes first (CanViewProject)."""
-
-    def __init__(self):
-        self.message, self.code = "", "permission_denied"
-
-    def right_for(self, request, view, obj=None) -> str | None:
-        declared = getattr(view, "rights", {}).get(getattr(view, "action", None))
-        return declared(request, obj) if callable(declared) else declared
-
-    def has_permission(self, request, view):
-        project = project_of(view)
-        action = self.right_for(request, view)
-        return action is None or project is None or self.allows(request, project, action)
-
-    def has_object_permission(self, request, view, obj):
-        action = self.right_for(request, view, obj)
-        return action is None or self.allows(request, project_of(view, obj), action, obj)
-
-
 class CanViewProject(CanDo):
     """May see the project (and so anything in it)."""
 
     action = "view_project"
+
+
+class HasRights(HasSiteRights):
+    """The rights the view declares for the action (`rights = {"create": "manage_labels"}`;
+    accounts/permissions.py says how), project rights and site-level ones alike. Actions
+    the map does not name take only `view_project`, which every action in a project takes
+    first (CanViewProject). A project right is asked about before the object is known
+    (obj=None: may the caller take it on something here?) and again on the object."""
+
+    def project_refusal(self, caller, view, action: str, obj) -> Refusal | None:
+        project = project_of(view, obj)
+        # No project yet (a route that is not nested): the object check decides.
+        return None if project is None else refusal(caller, project, action, obj)
+
+
+# -- where the request decides which right it takes ----------------------------------------
 
 
 def _requested_role(request) -> str | None:
@@ -84,24 +81,15 @@ def _requested_role(request) -> str | None:
     return data.get("role")
 
 
-class CanManageMembership(CanDo):
+def membership_right(request, membership: Membership | None = None) -> str | None:
     """Adding, changing or removing a membership: owners' memberships (and making owners)
     take `manage_owners`, others' `manage_members`, and one's own removal `leave_project`."""
-
-    action = "manage_members"
-
-    def action_for(self, request, obj: Membership | None = None) -> str:
-        if _requested_role(request) == Role.OWNER.label:
-            return "manage_owners"
-        if obj is None:
-            return "manage_members"
-        if request.method == "DELETE" and obj.user_id == request.user.pk:
-            return "leave_project"
-        return "manage_owners" if obj.role == Role.OWNER else "manage_members"
-
-    def has_permission(self, request, view):
-        project = project_of(view)
-        if project is None or request.method == "DELETE":
-            # Anyone may leave: only the membership itself tells which right applies.
-            return True
-        return self.allows(request, project, self.action_for(request))
+    if membership is None and request.method == "DELETE":
+        return None  # anyone may leave: only the membership tells which right applies
+    if _requested_role(request) == Role.OWNER.label:
+        return "manage_owners"
+    if membership is None:
+        return "manage_members"
+    if request.method == "DELETE" and membership.user_id == request.user.pk:
+        return "leave_project"
+    return "manage_owners" if membership.role == Role.OWNER else "manage_members"

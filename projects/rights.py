@@ -1,21 +1,31 @@
-"""Who may do what in a project: the one table of rights.
+"""Who may do what: the one table of rights.
 
 Every action a caller can take in a project is declared once, in `RIGHTS`: the lowest
 role that may take it on anything, the relations to one object (the issue's reporter or
 assignee, the comment's author, one's own membership) that let a lower role take it
 there, whether it still works on an archived project, the token scope it needs, and
-what a refused caller is told. The permission class `CanDo`, the workflow's FSM
-permission callables and `GET /projects/{key}/permissions/me` all read this table, so a
-rule changed here changes everywhere at once.
+what a refused caller is told. The actions outside any project (creating a project,
+one's tokens and account, the change feed, signing out) are the table's site-level part,
+`SITE_RIGHTS` (declared in accounts/rights.py, below this app, and read from here too).
+
+Views declare which right each action takes (`rights = {...}`, read by
+`projects.permissions.HasRights`); the workflow's FSM permission callables and
+`GET /projects/{key}/permissions/me` read this table too, so a rule changed here changes
+everywhere at once. The caller is a `Caller` (accounts/callers.py): the user and the
+limits of their personal access token, if they used one; a plain user (the admin,
+commands) has every right of theirs.
 """
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
 
-from accounts.pats import missing_scope_message, scope_granted
+from accounts.callers import as_caller, user_of
+from accounts.pats import missing_scope_message
+from accounts.rights import SITE_RIGHTS, Refusal, SiteRight, site_refusal
 
 from .models import Membership, Project, Role
+
+__all__ = ["RIGHTS", "SITE_RIGHTS", "Refusal", "Right", "SiteRight", "refusal", "site_refusal"]
 
 ARCHIVED_MESSAGE = "This project is archived and read-only."
 
@@ -203,6 +213,13 @@ RIGHTS: dict[str, Right] = {
         archived=True,
         scope="read",
     ),
+    # -- notifications (notifications/): one's own subscriptions, read-only projects too --
+    "watch": Right(
+        Role.VIEWER,
+        "You cannot watch this project.",
+        archived=True,
+        scope="notifications",
+    ),
 }
 
 _UNSET = object()
@@ -215,6 +232,7 @@ EVERYTHING = object()
 
 def member_role(user, project: Project) -> Role | None:
     """The user's membership role in the project, or None; looked up once per project object."""
+    user = user_of(user)
     cache = project.__dict__.setdefault("_member_roles", {})
     if user.pk not in cache:
         annotated = getattr(project, "member_role", _UNSET)
@@ -233,6 +251,7 @@ def member_role(user, project: Project) -> Role | None:
 def project_role(user, project: Project) -> Role | None:
     """The role the user acts with: site admins as owners, anyone signed in as a
     viewer of an internal project; None when the project is hidden from them."""
+    user = user_of(user)
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     if user.is_site_admin:
@@ -286,42 +305,38 @@ def _role_allows(user, project: Project, right: Right, obj) -> bool:
     )
 
 
-class Refusal(NamedTuple):
-    message: str
-    code: str  # the problem's `code`: permission_denied, missing_scope or project_archived
-
-
-def refusal(user, project: Project, action: str, obj=None) -> Refusal | None:
-    """Why `user` may not take `action` (on `obj`, in `project`) now, or None if they may."""
-    right = RIGHTS[action]
+def refusal(caller, project: Project, action: str, obj=None) -> Refusal | None:
+    """Why `caller` (a Caller; a user has every right of theirs) may not take `action` (on
+    `obj`, in `project`) now, or None if they may."""
+    right, caller = RIGHTS[action], as_caller(caller)
     # The archive first: whoever can see the project learns the reason that applies to all.
     if project.is_archived and not right.archived:
         return Refusal(ARCHIVED_MESSAGE, "project_archived")
-    if not _role_allows(user, project, right, obj):
+    if not _role_allows(caller.user, project, right, obj):
         return Refusal(right.refusal, "permission_denied")
-    if not scope_granted(user, right.scope):
+    if not caller.has_scope(right.scope):
         return Refusal(missing_scope_message(right.scope), "missing_scope")
     return None
 
 
-def can(user, project: Project, action: str, obj=None) -> bool:
-    return refusal(user, project, action, obj) is None
+def can(caller, project: Project, action: str, obj=None) -> bool:
+    return refusal(caller, project, action, obj) is None
 
 
-def allowed_actions(user, project: Project) -> list[str]:
-    """The actions `user` may take on anything in the project."""
-    return [action for action in RIGHTS if refusal(user, project, action, EVERYTHING) is None]
+def allowed_actions(caller, project: Project) -> list[str]:
+    """The actions `caller` may take on anything in the project."""
+    return [action for action in RIGHTS if refusal(caller, project, action, EVERYTHING) is None]
 
 
-def conditional_actions(user, project: Project) -> dict[str, list[str]]:
-    """The actions `user` may take only on some objects, with the relations that allow
+def conditional_actions(caller, project: Project) -> dict[str, list[str]]:
+    """The actions `caller` may take only on some objects, with the relations that allow
     them there: `{"close_issue": ["reporter"]}` for a reporter."""
-    everywhere = set(allowed_actions(user, project))
-    role = project_role(user, project)
+    everywhere = set(allowed_actions(caller, project))
+    role = project_role(caller, project)
     result = {}
-    member = member_role(user, project) is not None
+    member = member_role(caller, project) is not None
     for action, right in RIGHTS.items():
-        if action in everywhere or role is None or refusal(user, project, action) is not None:
+        if action in everywhere or role is None or refusal(caller, project, action) is not None:
             continue
         relations = [
             str(relation)

@@ -1,13 +1,15 @@
-from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from accounts.callers import Caller
 from accounts.serializers import PersonalAccessTokenCreateSerializer, UserSummarySerializer
 from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer
 from api.links import DetailUrlField
 
 from .models import Membership, Project, Role
+from .representation import caller_role, membership_data, project_data
 from .rights import allowed_actions, conditional_actions, project_role
+from .selectors import users_named_in
 
 
 class ProjectSerializer(StrictModelSerializer):
@@ -35,10 +37,10 @@ class ProjectSerializer(StrictModelSerializer):
         read_only_fields = ["id", "created_by", "created_at", "updated_at", "archived_at"]
 
     def get_role(self, project) -> str | None:
-        if "request" not in self.context:
-            return None  # rendered for an event, which has no caller
-        role = project_role(self.context["request"].user, project)
-        return role.label if role is not None else None
+        return caller_role(project, self.context.get("request"))
+
+    def to_representation(self, project):
+        return project_data(project, self.context.get("request"))  # projects/representation.py
 
     def validate_key(self, value):
         if self.instance is not None and value != self.instance.key:
@@ -65,10 +67,10 @@ class ProjectPermissionsSerializer(serializers.Serializer):
         return role.label if role is not None else None
 
     def get_actions(self, project) -> list[str]:
-        return allowed_actions(self.context["request"].user, project)
+        return allowed_actions(Caller.of(self.context["request"]), project)
 
     def get_conditional_actions(self, project) -> dict[str, list[str]]:
-        return conditional_actions(self.context["request"].user, project)
+        return conditional_actions(Caller.of(self.context["request"]), project)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -80,6 +82,9 @@ class MembershipSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["url", "user", "role", "created_at"]
         read_only_fields = ["user", "created_at"]
+
+    def to_representation(self, membership):
+        return membership_data(membership, self.context.get("request"))  # representation.py
 
 
 class MembershipRoleSerializer(serializers.Serializer):
@@ -93,7 +98,8 @@ class MembershipCreateSerializer(serializers.Serializer):
     role = RankChoiceField(Role)
 
     def validate_username(self, value):
-        user = get_user_model().objects.filter(username__iexact=value, is_active=True).first()
+        users = users_named_in(self.context["project"])  # the view's project
+        user = users.filter(username__iexact=value, is_active=True).first()
         if user is None:
             raise serializers.ValidationError(f"No active user is named {value!r}.")
         return user

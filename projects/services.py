@@ -6,21 +6,18 @@ from django.utils import timezone
 
 from accounts.models import BOT_SUFFIX, User
 from api.errors import NotAllowed
+from api.versions import Expected, lock_for_write
 from events.models import Event
 from events.outbox import event_emit
 
 from .models import Membership, Project, Role
-from .serializers import MembershipSerializer, ProjectSerializer
+from .representation import membership_data, project_data
+from .selectors import projects_for_write
 
 
 class ProjectArchived(NotAllowed):
     message = "This project is archived and read-only."
     code = "project_archived"
-
-
-def _project_data(project: Project) -> dict:
-    """The project as its GET renders it; an event has no caller, so `role` is null."""
-    return ProjectSerializer(project).data
 
 
 def project_ensure_active(*, project: Project) -> None:
@@ -29,11 +26,29 @@ def project_ensure_active(*, project: Project) -> None:
         raise ProjectArchived()
 
 
+def _ensure_role_allowed(*, user, role: Role) -> None:
+    if user.is_bot and role == Role.OWNER:
+        raise ValidationError({"role": "A bot cannot be an owner."})
+
+
+def _ensure_may_join(*, project: Project, user) -> None:
+    """A bot belongs to the project that created it and is a member of no other."""
+    if user.is_bot and user.bot_project_id != project.pk:
+        raise ValidationError(
+            {
+                "username": f"{user.username} is another project's bot; a bot is a member of "
+                "its own project only."
+            }
+        )
+
+
 @transaction.atomic
 def project_create(
     *, creator, key: str, name: str, description: str = "", visibility: str = "private"
 ) -> Project:
     """Create a project; its creator becomes its first owner."""
+    if creator.is_bot:
+        raise NotAllowed("A bot belongs to its project and cannot create another.")
     project = Project(
         key=key, name=name, description=description, visibility=visibility, created_by=creator
     )
@@ -44,13 +59,22 @@ def project_create(
         type=Event.Type.PROJECT_CREATED,
         project=project,
         actor=creator,
-        data=_project_data(project),
+        data=project_data(project),
     )
     return project
 
 
+def _lock_project(project: Project, actor, expected: Expected | None) -> Project:
+    """The project read again with its row locked, if still the version expected, with the
+    actor's role (its representation shows the caller's)."""
+    return lock_for_write(projects_for_write(actor), project.pk, expected)
+
+
 @transaction.atomic
-def project_update(*, project: Project, actor=None, **fields) -> Project:
+def project_update(
+    *, project: Project, actor=None, expected: Expected | None = None, **fields
+) -> Project:
+    project = _lock_project(project, actor, expected)
     project_ensure_active(project=project)
     if "key" in fields and fields["key"] != project.key:
         raise ValidationError({"key": "A project's key cannot be changed."})
@@ -67,14 +91,15 @@ def project_update(*, project: Project, actor=None, **fields) -> Project:
         type=Event.Type.PROJECT_UPDATED,
         project=project,
         actor=actor,
-        data=_project_data(project),
+        data=project_data(project),
         changes=old,
     )
     return project
 
 
 @transaction.atomic
-def project_archive(*, project: Project, actor=None) -> Project:
+def project_archive(*, project: Project, actor=None, expected: Expected | None = None) -> Project:
+    project = _lock_project(project, actor, expected)
     if project.archived_at is None:
         project.archived_at = timezone.now()
         project.save(update_fields=["archived_at", "updated_at"])
@@ -82,13 +107,16 @@ def project_archive(*, project: Project, actor=None) -> Project:
             type=Event.Type.PROJECT_ARCHIVED,
             project=project,
             actor=actor,
-            data=_project_data(project),
+            data=project_data(project),
         )
     return project
 
 
 @transaction.atomic
-def project_unarchive(*, project: Project, actor=None) -> Project:
+def project_unarchive(
+    *, project: Project, actor=None, expected: Expected | None = None
+) -> Project:
+    project = _lock_project(project, actor, expected)
     if project.archived_at is not None:
         project.archived_at = None
         project.save(update_fields=["archived_at", "updated_at"])
@@ -96,17 +124,18 @@ def project_unarchive(*, project: Project, actor=None) -> Project:
             type=Event.Type.PROJECT_UNARCHIVED,
             project=project,
             actor=actor,
-            data=_project_data(project),
+            data=project_data(project),
         )
     return project
 
 
 @transaction.atomic
-def project_delete(*, project: Project, actor=None) -> None:
+def project_delete(*, project: Project, actor=None, expected: Expected | None = None) -> None:
+    project = _lock_project(project, actor, expected)
     # Recorded first, while the project row exists; the deletion then sets the event's
     # project to null (its key stays), so only site admins see it in the feed.
     event_emit(
-        type=Event.Type.PROJECT_DELETED, project=project, actor=actor, data=_project_data(project)
+        type=Event.Type.PROJECT_DELETED, project=project, actor=actor, data=project_data(project)
     )
     project.delete()
 
@@ -114,6 +143,8 @@ def project_delete(*, project: Project, actor=None) -> None:
 @transaction.atomic
 def membership_add(*, project: Project, user, role: Role, actor=None) -> Membership:
     project_ensure_active(project=project)
+    _ensure_may_join(project=project, user=user)
+    _ensure_role_allowed(user=user, role=role)
     if Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError({"username": f"{user.username} is already a member."})
     membership = Membership.objects.create(project=project, user=user, role=role)
@@ -121,7 +152,7 @@ def membership_add(*, project: Project, user, role: Role, actor=None) -> Members
         type=Event.Type.MEMBER_ADDED,
         project=project,
         actor=actor,
-        data=MembershipSerializer(membership).data,
+        data=membership_data(membership),
     )
     return membership
 
@@ -132,55 +163,67 @@ def _lock_owners(project: Project) -> int:
     return len(owners)
 
 
+def _lock_membership(membership: Membership, expected: Expected | None) -> Membership:
+    memberships = Membership.objects.select_related("user", "project")
+    return lock_for_write(memberships, membership.pk, expected)
+
+
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: Role, actor=None) -> Membership:
+def membership_change_role(
+    *, membership: Membership, role: Role, actor=None, expected: Expected | None = None
+) -> Membership:
+    membership = _lock_membership(membership, expected)
     project_ensure_active(project=membership.project)
     if role == membership.role:
         return membership
+    _ensure_role_allowed(user=membership.user, role=role)
     demoting_owner = membership.role == Role.OWNER and role != Role.OWNER
     if demoting_owner and _lock_owners(membership.project) <= 1:
         raise ValidationError(
             {"role": "A project must keep at least one owner; add another owner first."}
         )
-    old = MembershipSerializer(membership).data["role"]
+    old = membership_data(membership)["role"]
     membership.role = role
     membership.save(update_fields=["role"])
     event_emit(
         type=Event.Type.MEMBER_UPDATED,
         project=membership.project,
         actor=actor,
-        data=MembershipSerializer(membership).data,
+        data=membership_data(membership),
         changes={"role": old},
     )
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor=None) -> None:
+def membership_remove(
+    *, membership: Membership, actor=None, expected: Expected | None = None
+) -> None:
+    membership = _lock_membership(membership, expected)
     project_ensure_active(project=membership.project)
     if membership.role == Role.OWNER and _lock_owners(membership.project) <= 1:
         raise ValidationError(
             {"username": "A project must keep at least one owner; add another owner first."}
         )
-    data = MembershipSerializer(membership).data
+    data = membership_data(membership)
     membership.delete()
     event_emit(type=Event.Type.MEMBER_REMOVED, project=membership.project, actor=actor, data=data)
 
 
 @transaction.atomic
 def bot_create(*, project: Project, name: str, role: Role, actor=None) -> Membership:
-    """A bot user for `project` (no usable password: it acts only through its tokens)
-    and its membership there with `role`."""
-    if role == Role.OWNER:
-        raise ValidationError({"role": "A bot cannot be an owner."})
-    project_ensure_active(project=project)
+    """A bot user of `project` (no usable password: it acts only through its tokens) and
+    its membership there with `role`; it belongs to `project`, and goes when it goes."""
     username = f"{project.key.lower()}-{name.lower()}{BOT_SUFFIX}"
     bot = User(
         username=username,
         email=f"{username}@bots.invalid",  # unique, and never delivered (RFC 2606)
         display_name=name,
         type=User.Type.BOT,
+        bot_project=project,
     )
+    _ensure_role_allowed(user=bot, role=role)
+    project_ensure_active(project=project)
     bot.set_unusable_password()
     taken = ValidationError({"name": f"{project.key} already has a bot named {name}."})
     if User.objects.filter(username__iexact=username).exists():

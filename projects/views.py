@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -8,13 +7,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.callers import Caller
 from accounts.models import PersonalAccessToken, User
-from accounts.pats import pat_create, pat_revoke
-from accounts.permissions import TokenCanCreateProjects, TokenCanWriteTokens
 from accounts.serializers import (
     PersonalAccessTokenCreatedSerializer,
     PersonalAccessTokenSerializer,
 )
+from accounts.services import pat_create, pat_revoke
 from api.clients import client_ip
 from api.conditional import ConditionalMixin
 from api.filters import (
@@ -29,7 +28,7 @@ from . import services
 from .filters import MembershipFilter, ProjectFilter
 from .mixins import ProjectScopedMixin
 from .models import Membership
-from .permissions import CanDo, CanManageMembership, CanViewProject
+from .permissions import CanViewProject, HasRights, membership_right
 from .selectors import project_get_visible, projects_visible
 from .serializers import (
     BotCreateSerializer,
@@ -68,27 +67,22 @@ class ProjectViewSet(
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     etag_actions = ("list", "retrieve", "partial_update", "archive", "unarchive", "permissions_me")
-    # The right (rights.py) each action takes beyond seeing the project.
-    rights_by_action = {
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    # The right (rights.py) each action takes beyond seeing the project; creating one is
+    # a site-level right (there is no project yet).
+    rights = {
+        "create": "create_project",
         "partial_update": "edit_project",
         "destroy": "delete_project",
         "archive": "archive_project",
         "unarchive": "archive_project",
     }
 
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action in self.rights_by_action:
-            rules.append(CanDo(self.rights_by_action[self.action]))
-        if self.action == "create":  # no project yet, so not in the rights table
-            rules.append(TokenCanCreateProjects())
-        return rules
-
     def get_queryset(self):
-        return projects_visible(self.request.user)
+        return projects_visible(Caller.of(self.request))
 
     def get_object(self):
-        project = project_get_visible(self.request.user, self.kwargs["project_key"])
+        project = project_get_visible(Caller.of(self.request), self.kwargs["project_key"])
         self.check_object_permissions(self.request, project)
         return project
 
@@ -98,31 +92,34 @@ class ProjectViewSet(
         )
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.project_update(
-                project=self.locked_if_match(serializer.instance),
-                actor=self.request.user,
-                **serializer.validated_data,
-            )
+        serializer.instance = services.project_update(
+            project=serializer.instance,
+            actor=self.request.user,
+            expected=self.expected(),
+            **serializer.validated_data,
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.project_delete(
-                project=self.locked_if_match(instance), actor=self.request.user
-            )
+        services.project_delete(
+            project=instance, actor=self.request.user, expected=self.expected()
+        )
 
     @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
     def archive(self, request, project_key=None):
         """Make the project read-only and hide it from default lists."""
-        project = services.project_archive(project=self.get_object(), actor=request.user)
+        project = services.project_archive(
+            project=self.get_object(), actor=request.user, expected=self.expected()
+        )
         return Response(self.get_serializer(project).data)
 
     @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
     def unarchive(self, request, project_key=None):
         """Make an archived project writable again and list it by default."""
-        project = services.project_unarchive(project=self.get_object(), actor=request.user)
+        project = services.project_unarchive(
+            project=self.get_object(), actor=request.user, expected=self.expected()
+        )
         return Response(self.get_serializer(project).data)
 
     @extend_schema(responses=ProjectPermissionsSerializer)
@@ -168,12 +165,8 @@ class MembershipViewSet(
     lookup_url_kwarg = "username"
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action in ("create", "partial_update", "destroy"):
-            rules.append(CanManageMembership())
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = dict.fromkeys(("create", "partial_update", "destroy"), membership_right)
 
     def get_queryset(self):
         # The project for each membership's url, in the same query.
@@ -192,6 +185,12 @@ class MembershipViewSet(
         if self.request.method == "POST":
             return MembershipCreateSerializer
         return MembershipSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "project_key" in self.kwargs:  # not when the schema is generated
+            context["project"] = self.get_project()  # whose bots a new member may be
+        return context
 
     @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
     def create(self, request, *args, **kwargs):
@@ -214,18 +213,17 @@ class MembershipViewSet(
     def perform_update(self, serializer):
         if "role" not in serializer.validated_data:
             raise ValidationError({"role": "This field is required."}, code="required")
-        with transaction.atomic():
-            serializer.instance = services.membership_change_role(
-                membership=self.locked_if_match(serializer.instance),
-                role=serializer.validated_data["role"],
-                actor=self.request.user,
-            )
+        serializer.instance = services.membership_change_role(
+            membership=serializer.instance,
+            role=serializer.validated_data["role"],
+            actor=self.request.user,
+            expected=self.expected(),
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.membership_remove(
-                membership=self.locked_if_match(instance), actor=self.request.user
-            )
+        services.membership_remove(
+            membership=instance, actor=self.request.user, expected=self.expected()
+        )
 
 
 class BotViewSet(
@@ -240,12 +238,8 @@ class BotViewSet(
 
     queryset = Membership.objects.none()  # for the schema; get_queryset() scopes to the project
     serializer_class = MembershipSerializer
-
-    def get_permissions(self):
-        rules = [IsAuthenticated(), CanViewProject()]
-        if self.action == "create":
-            rules.append(CanDo("manage_members"))
-        return rules
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = {"create": "manage_members"}
 
     def get_queryset(self):
         return Membership.objects.filter(
@@ -285,23 +279,20 @@ class BotTokenViewSet(
     serializer_class = PersonalAccessTokenSerializer
     lookup_url_kwarg = "token_id"
     lookup_value_regex = "[0-9]+"
-
-    def get_permissions(self):
-        # A token may manage tokens only with `tokens:write`, as at /me/tokens.
-        return [
-            IsAuthenticated(),
-            CanViewProject(),
-            CanDo("manage_members"),
-            TokenCanWriteTokens(),
-        ]
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    # A token may manage tokens only with `tokens:write`, as at /me/tokens.
+    rights = dict.fromkeys(
+        ("list", "create", "destroy", "metadata"), ("manage_members", "manage_tokens")
+    )
 
     def get_bot(self) -> User:
         if not hasattr(self, "_bot"):
+            # Only this project's own bots: another's answers as a name nobody has.
             self._bot = get_object_or_404(
                 User,
                 username__iexact=self.kwargs["username"],
                 type=User.Type.BOT,
-                memberships__project=self.get_project(),
+                bot_project=self.get_project(),
             )
         return self._bot
 
@@ -329,7 +320,7 @@ class BotTokenViewSet(
         token, secret = pat_create(
             user=self.get_bot(),
             projects=[self.get_project()],
-            actor=request.user,
+            actor=Caller.of(request),
             ip=client_ip(request),
             **serializer.validated_data,
         )

@@ -31,22 +31,16 @@ import sys
 import tempfile
 import typing
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import redis
-from smoke_production import (
-    HTTPS,
-    POSTGRES_URL,
-    ROOT,
-    VENV_BIN,
-    Server,
-    migrate_job_command,
-    production_env,
-    run,
-    write_private_key,
-)
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness
+from harness import ROOT, VENV_BIN, run
+from harness.image import HTTPS, migrate_job_command, production_env
+from harness.postgres import Database
+from harness.server import Gunicorn
+
+POSTGRES_URL = os.environ.get("SMOKE_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = f"tracker_client_{os.getpid()}"
 REDIS_URL = os.environ.get("CLIENT_FLOW_REDIS_URL", "redis://127.0.0.1:6379/6")  # emptied
 PASSWORD = "a long and careful passphrase"  # noqa: S105
@@ -304,23 +298,20 @@ def main() -> int:
         tmp = Path(keep or tmp_name)
         tmp.mkdir(parents=True, exist_ok=True)
         redis.Redis.from_url(REDIS_URL).flushdb()
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        database_url = urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{DATABASE}"))
+        database = Database(POSTGRES_URL, DATABASE)
+        database_url = database.create()
         server = None
         try:
             generate_client(tmp)
             print(f"Generated {PACKAGE} from openapi.yaml with openapi-python-client")
             operations = Operations(tmp)
-            env = production_env(tmp, database_url, write_private_key(tmp))
-            env["REDIS_URL"] = REDIS_URL
+            env = production_env(tmp, database_url=database_url, redis_url=REDIS_URL)
             (tmp / "static").mkdir(exist_ok=True)  # WhiteNoise warns about a missing one
             done = run(migrate_job_command(), env)
             if done.returncode != 0:
                 raise FlowFailed(f"migrate failed:\n{done.stdout}{done.stderr}")
-            server = Server(env, tmp, "web")
-            if not server.wait_until_up():
+            server = Gunicorn(env, tmp, "web")
+            if not server.wait_until_up(30):
                 raise FlowFailed("gunicorn did not start: " + server.stderr.read_text()[-2000:])
             flow = Flow(operations, f"http://127.0.0.1:{server.port}")
             user_flow(flow)
@@ -328,13 +319,12 @@ def main() -> int:
             print(f"FAILED: {failure}")
             if server is not None:
                 print("--- web.stderr (last lines)")
-                print("\n".join(server.stderr.read_text().splitlines()[-20:]))
+                print(server.tail())
             return 1
         finally:
             if server is not None:
                 server.stop()
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            database.drop()
         print(f"Generated-client flow: {flow.steps} calls, each answered as the schema says")
         return 0
 

@@ -34,23 +34,15 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import redis
 
 # The smoke test's way of starting the service: same environment, same command.
-from smoke_production import (
-    HOST,
-    HTTPS,
-    VENV_BIN,
-    Server,
-    json_lines,
-    migrate_job_command,
-    production_env,
-    run,
-    write_private_key,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness
+from harness import VENV_BIN, run
+from harness.image import HOST, HTTPS, migrate_job_command, production_env
+from harness.postgres import Database
+from harness.server import Gunicorn, json_lines
 
 POSTGRES_URL = os.environ.get("FUZZ_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("FUZZ_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -166,6 +158,10 @@ include-name = [
   # A username or an email address is required: one object cannot say "one of these two"
   # without an anyOf, which generated clients type as Any.
   "POST /api/v1/auth/login",
+  # Notifications: the inbox's `project` names a project; `before` may not be in the
+  # future, which depends on the clock.
+  "GET /api/v1/me/notifications",
+  "POST /api/v1/me/notifications/mark-read",
 ]
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "400", "401", "403", "404", "409", "412", "414", "422", "429", "5xx",
@@ -174,23 +170,10 @@ checks.positive_data_acceptance.expected-statuses = [
 PASSWORD = "fuzzing is a long passphrase"  # noqa: S105
 
 
-def create_database() -> str:
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    return urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{DATABASE}"))
-
-
-def drop_database() -> None:
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
 def fuzz_env(tmp: Path, database_url: str) -> dict[str, str]:
-    env = production_env(tmp, database_url, write_private_key(tmp))
+    env = production_env(tmp, database_url=database_url, redis_url=REDIS_URL)
     return {
         **env,
-        "REDIS_URL": REDIS_URL,
         # The fuzzer is one client sending thousands of requests a minute: at the
         # production limits most answers would be 429s and nothing else would be tested.
         "THROTTLE_USER": "1000000/hour",
@@ -207,20 +190,17 @@ def fuzz_env(tmp: Path, database_url: str) -> dict[str, str]:
 class Api:
     """JSON calls to the server as the ingress forwards them, failing loudly."""
 
-    def __init__(self, server: Server, token: str | None = None):
+    def __init__(self, server: Gunicorn, token: str | None = None):
         self.server, self.token = server, token
 
     def call(self, method: str, path: str, body=None, expect: int = 200):
-        headers = dict(HTTPS)
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        status, _, raw = self.server.request(method, path, headers, body)
-        if status != expect:
-            raise RuntimeError(f"{method} {path}: {status} {raw[:300]!r}")
-        return json.loads(raw) if raw else None
+        answer = self.server.request(method, path, self.token, body, HTTPS)
+        if answer.status != expect:
+            raise RuntimeError(f"{method} {path}: {answer.status} {answer.raw[:300]!r}")
+        return answer.body
 
 
-def seed(server: Server) -> str:
+def seed(server: Gunicorn) -> str:
     """Users and data for the fuzzer to find; returns the fuzzing user's access token."""
     anonymous = Api(server)
     for name in ("fuzzer", "colleague"):
@@ -293,16 +273,16 @@ def schemathesis_command(schema: Path, port: int, token: str, reports: Path) -> 
     ]
 
 
-def fuzz(server: Server, tmp: Path) -> tuple[int | None, int]:
+def fuzz(server: Gunicorn, tmp: Path) -> tuple[int | None, int]:
     """Seed, fetch the live schema, run schemathesis: its exit code (None if it hung) and
     how many requests came before it."""
     token = seed(server)
-    status, _, raw = server.request("GET", "/api/v1/schema/?format=json", HTTPS)
-    if status != 200:
-        print(f"GET /api/v1/schema/ answered {status}")
+    answer = server.request("GET", "/api/v1/schema/?format=json", headers=HTTPS)
+    if answer.status != 200:
+        print(f"GET /api/v1/schema/ answered {answer.status}")
         return 1, 0
     schema = tmp / "openapi.json"
-    schema.write_bytes(raw)
+    schema.write_bytes(answer.raw)
     command = schemathesis_command(schema, server.port, token, tmp / "reports")
     shown = ["'Authorization: Bearer …'" if "Bearer" in part else part for part in command]
     print("      " + " ".join(shown), flush=True)
@@ -337,7 +317,7 @@ def stateful_chain(access: list[dict]) -> tuple[int, int, int, int]:
     return created["projects"], created["issues"], created["transitions"], created["moved"]
 
 
-def report(server: Server, tmp: Path, seeded: int, exit_code: int | None) -> bool:
+def report(server: Gunicorn, tmp: Path, seeded: int, exit_code: int | None) -> bool:
     """Print the figures; True if the run passed."""
     access, _ = json_lines(server.stdout)
     fuzzed = access[seeded:]
@@ -382,16 +362,17 @@ def main() -> int:
         # FUZZ_KEEP_DIR keeps the server logs and reports for a look afterwards.
         tmp = Path(os.environ.get("FUZZ_KEEP_DIR") or tmp_name)
         tmp.mkdir(parents=True, exist_ok=True)
+        database = Database(POSTGRES_URL, DATABASE)
         try:
-            env = fuzz_env(tmp, create_database())
+            env = fuzz_env(tmp, database.create())
             redis.Redis.from_url(REDIS_URL).flushdb()
             done = run(migrate_job_command(), env)
             if done.returncode != 0:
                 print(done.stdout + done.stderr)
                 return 1
-            server = Server(env, tmp, "fuzz")
+            server = Gunicorn(env, tmp, "fuzz")
             try:
-                if not server.wait_until_up():
+                if not server.wait_until_up(30):
                     print("gunicorn did not start:\n" + server.stderr.read_text()[-3000:])
                     return 1
                 exit_code, seeded = fuzz(server, tmp)
@@ -399,7 +380,7 @@ def main() -> int:
                 server.stop()
             return 0 if report(server, tmp, seeded, exit_code) else 1
         finally:
-            drop_database()
+            database.drop()
 
 
 if __name__ == "__main__":

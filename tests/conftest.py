@@ -4,9 +4,11 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.services import token_pair_for_user
+from accounts.services import pat_create, token_pair_for_user
 from projects.models import Role
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, ProjectFactory, UserFactory
+from tests.matrix import CALLERS, ROLES, TOKENS, token_scopes
+from tests.security.contract import generate_schema, url_filler
 
 
 @pytest.fixture(autouse=True)
@@ -97,9 +99,21 @@ def user_client(client_for, user):
     return client_for(user)
 
 
-# Every way a caller can stand towards a project, for permission matrices.
-ROLES = ["viewer", "reporter", "developer", "maintainer", "owner"]
-CALLERS = [*ROLES, "outsider", "anonymous", "site_admin"]
+@pytest.fixture
+def pat_client():
+    """An API client holding a new personal access token of `user`; the token and its
+    secret ride along as `client.token` and `client.secret`."""
+
+    def make(user, scopes, projects=None, **kwargs):
+        token, secret = pat_create(
+            user=user, name="script", scopes=scopes, projects=projects, **kwargs
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        client.token, client.secret = token, secret
+        return client
+
+    return make
 
 
 @pytest.fixture
@@ -108,6 +122,32 @@ def project(db):
     project = ProjectFactory(visibility="private")
     MembershipFactory(project=project, user=project.created_by, role=Role.OWNER)
     return project
+
+
+@pytest.fixture
+def owner(project):
+    """The owner of `project`, who created it."""
+    return project.created_by
+
+
+@pytest.fixture
+def owner_client(client_for, owner):
+    return client_for(owner)
+
+
+@pytest.fixture
+def maintainer(project, member_of):
+    return member_of(project, "maintainer")
+
+
+@pytest.fixture
+def developer(project, member_of):
+    return member_of(project, "developer")
+
+
+@pytest.fixture
+def reporter(project, member_of):
+    return member_of(project, "reporter")
 
 
 @pytest.fixture
@@ -124,7 +164,8 @@ def member_of():
 
 @pytest.fixture
 def caller(db, member_of, site_admin):
-    """The user for a caller kind of CALLERS in `project` (None for anonymous)."""
+    """The user for a caller kind of CALLERS in `project` (None for anonymous); for a
+    token kind of tests/matrix.py, the owner who holds the token."""
 
     def make(project, kind):
         if kind == "anonymous":
@@ -133,6 +174,39 @@ def caller(db, member_of, site_admin):
             return UserFactory()
         if kind == "site_admin":
             return site_admin
-        return member_of(project, kind)
+        return member_of(project, "owner" if kind in TOKENS else kind)
 
     return make
+
+
+@pytest.fixture
+def client_as(caller, client_for, pat_client):
+    """(user, API client) of a caller kind in `project` (tests/matrix.py): with a JWT, or
+    for a token kind a personal access token with the scope `scope`, or with every other."""
+
+    def make(project, kind, scope=None):
+        user = caller(project, kind)
+        if kind in TOKENS:
+            return user, pat_client(user, token_scopes(kind, scope))
+        return user, client_for(user)
+
+    return make
+
+
+# The API's contract, for tests that walk every operation of it.
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    """The OpenAPI schema as the running code generates it."""
+    with django_db_blocker.unblock():
+        return generate_schema()
+
+
+@pytest.fixture
+def url_for(project, owner, member_of):
+    """A URL for a path of the schema, naming objects the owner may read and change."""
+    return url_filler(project, owner, member_of(project, "developer"))
+
+
+__all__ = ["CALLERS", "ROLES"]  # for permission matrices; they live in tests/matrix.py

@@ -11,9 +11,7 @@ from django.test import override_settings
 
 from tests.security.contract import (
     assert_conforms,
-    generate_schema,
     schema_operations,
-    url_filler,
 )
 from tests.state import database_state
 
@@ -54,30 +52,8 @@ CHANGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        return generate_schema()
-
-
 def header_parameters(operation) -> set[str]:
     return {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
-
-
-@pytest.fixture
-def owner(project):
-    return project.created_by
-
-
-@pytest.fixture
-def client(owner, client_for):
-    return client_for(owner)
-
-
-@pytest.fixture
-def url_for(project, owner, member_of):
-    """A URL for a path of the schema, naming objects the owner may read and change."""
-    return url_filler(project, owner, member_of(project, "developer"))
 
 
 def test_if_none_match_and_a_304_are_declared_together(schema):
@@ -108,29 +84,29 @@ def test_if_none_match_and_a_304_are_declared_together(schema):
     } <= set(offered)
 
 
-def test_every_read_that_offers_if_none_match_honours_it(schema, client, url_for):
+def test_every_read_that_offers_if_none_match_honours_it(schema, owner_client, url_for):
     for path, _, operation in schema_operations(schema, "get"):
         if "If-None-Match" not in header_parameters(operation):
             continue
         url = url_for(path)
-        first = client.get(url)
+        first = owner_client.get(url)
         assert first.status_code == 200, (url, first.content)
         tag = first["ETag"]
         assert re.fullmatch(r'"[0-9a-f]{40}"', tag), (url, tag)  # strong: no W/
 
         for header in (tag, f"W/{tag}", f'"other", {tag}', "*"):
-            cached = client.get(url, HTTP_IF_NONE_MATCH=header)
+            cached = owner_client.get(url, HTTP_IF_NONE_MATCH=header)
             assert cached.status_code == 304, (url, header)
             assert cached.content == b"", url
             assert cached["ETag"] == tag, url
             assert_conforms(schema, "get", path, cached)
 
-        changed = client.get(url, HTTP_IF_NONE_MATCH='"other"')
+        changed = owner_client.get(url, HTTP_IF_NONE_MATCH='"other"')
         assert changed.status_code == 200, url
         assert changed.json() == first.json(), url
 
 
-def test_reads_that_do_not_offer_if_none_match_send_no_etag(schema, client, url_for):
+def test_reads_that_do_not_offer_if_none_match_send_no_etag(schema, owner_client, url_for):
     plain = [
         path
         for path, _, operation in schema_operations(schema, "get")
@@ -138,13 +114,13 @@ def test_reads_that_do_not_offer_if_none_match_send_no_etag(schema, client, url_
     ]
     assert "/api/v1/" in plain
     for path in plain:
-        response = client.get(url_for(path))
+        response = owner_client.get(url_for(path))
         assert "ETag" not in response, path
         assert "ETag" not in operation_headers(schema, "get", path, response.status_code)
 
 
 @pytest.mark.parametrize("stale", ['"stale"', 'W/"{tag}"'])
-def test_every_write_that_offers_if_match_honours_it(schema, client, url_for, stale):
+def test_every_write_that_offers_if_match_honours_it(schema, owner_client, url_for, stale):
     writes = [
         (path, method)
         for path, method, operation in schema_operations(schema)
@@ -154,9 +130,9 @@ def test_every_write_that_offers_if_match_honours_it(schema, client, url_for, st
     assert len(writes) == len(CHANGES) + 6  # and the DELETEs of all but /me
     for path, method in writes:
         url = url_for(path)
-        tag = client.get(url.removesuffix("/status"))["ETag"].strip('"')
+        tag = owner_client.get(url.removesuffix("/status"))["ETag"].strip('"')
         before = database_state()
-        response = getattr(client, method)(
+        response = getattr(owner_client, method)(
             url, CHANGES.get((method, path)), format="json", HTTP_IF_MATCH=stale.format(tag=tag)
         )
         assert response.status_code == 412, (method, url, response.content)
@@ -193,29 +169,29 @@ def assert_headers_declared(schema, method: str, url: str, response) -> None:
 
 
 def test_every_header_an_answer_carries_is_declared_for_it(
-    schema, client, api_client, url_for, project, django_capture_on_commit_callbacks
+    schema, owner_client, api_client, url_for, project, django_capture_on_commit_callbacks
 ):
     issue = url_for("/api/v1/issues/{issue_key}")
-    tag = client.get(issue)["ETag"]
+    tag = owner_client.get(issue)["ETag"]
     comments = url_for("/api/v1/issues/{issue_key}/comments")
     once = {"HTTP_IDEMPOTENCY_KEY": "k", "data": {"body": "Hi"}}
     # (who asks, method, URL, what else is sent, the status expected)
     requests = [
-        (client, "get", "/api/v1/issues", {}, 200),
-        (client, "get", url_for("/api/v1/projects/{project_key}/members"), {}, 200),
-        (client, "get", url_for("/api/v1/projects/{project_key}/permissions/me"), {}, 200),
-        (client, "get", issue, {}, 200),
-        (client, "get", issue, {"HTTP_IF_NONE_MATCH": tag}, 304),
-        (client, "get", "/api/v1/me", {}, 200),
-        (client, "patch", issue, {"data": {"title": "New"}}, 200),
-        (client, "patch", issue, {"data": {"title": "Newer"}, "HTTP_IF_MATCH": tag}, 412),
-        (client, "patch", issue, {"data": {"title": ""}}, 400),
-        (client, "post", comments, once, 201),
-        (client, "post", comments, once, 201),  # the replay
-        (client, "delete", url_for("/api/v1/comments/{comment_id}"), {}, 204),
-        (client, "get", f"/api/v1/projects/{project.key}/labels/999999", {}, 404),
-        (client, "get", "/api/v1/", {}, 200),
-        (client, "get", "/.well-known/jwks.json", {}, 200),
+        (owner_client, "get", "/api/v1/issues", {}, 200),
+        (owner_client, "get", url_for("/api/v1/projects/{project_key}/members"), {}, 200),
+        (owner_client, "get", url_for("/api/v1/projects/{project_key}/permissions/me"), {}, 200),
+        (owner_client, "get", issue, {}, 200),
+        (owner_client, "get", issue, {"HTTP_IF_NONE_MATCH": tag}, 304),
+        (owner_client, "get", "/api/v1/me", {}, 200),
+        (owner_client, "patch", issue, {"data": {"title": "New"}}, 200),
+        (owner_client, "patch", issue, {"data": {"title": "Newer"}, "HTTP_IF_MATCH": tag}, 412),
+        (owner_client, "patch", issue, {"data": {"title": ""}}, 400),
+        (owner_client, "post", comments, once, 201),
+        (owner_client, "post", comments, once, 201),  # the replay
+        (owner_client, "delete", url_for("/api/v1/comments/{comment_id}"), {}, 204),
+        (owner_client, "get", f"/api/v1/projects/{project.key}/labels/999999", {}, 404),
+        (owner_client, "get", "/api/v1/", {}, 200),
+        (owner_client, "get", "/.well-known/jwks.json", {}, 200),
         (api_client, "get", "/api/v1/issues", {}, 401),
         (api_client, "get", "/.well-known/jwks.json", {}, 200),
         (api_client, "get", "/api/v1/", {}, 200),  # counted by the client's address
@@ -231,13 +207,13 @@ def test_every_header_an_answer_carries_is_declared_for_it(
         assert_headers_declared(schema, method, url, response)
 
 
-def test_throttled_and_unavailable_answers_declare_retry_after(schema, client, monkeypatch):
+def test_throttled_and_unavailable_answers_declare_retry_after(schema, owner_client, monkeypatch):
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "1/min"}
     with override_settings(
         REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     ):
-        assert client.get("/api/v1/projects").status_code == 200
-        throttled = client.get("/api/v1/projects")
+        assert owner_client.get("/api/v1/projects").status_code == 200
+        throttled = owner_client.get("/api/v1/projects")
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) > 0
     assert_headers_declared(schema, "get", "/api/v1/projects", throttled)
@@ -246,11 +222,13 @@ def test_throttled_and_unavailable_answers_declare_retry_after(schema, client, m
         raise OperationalError("the database system is shutting down")
 
     monkeypatch.setattr(connection, "cursor", down)
-    unavailable = client.post("/api/v1/projects", {"key": "NEW", "name": "New"}, format="json")
+    unavailable = owner_client.post(
+        "/api/v1/projects", {"key": "NEW", "name": "New"}, format="json"
+    )
     assert unavailable.status_code == 503
     assert unavailable["Retry-After"] == "5"
     assert_headers_declared(schema, "post", "/api/v1/projects", unavailable)
     # The keys are in memory: the JWKS answers without the database, and declares no 503.
-    jwks = client.get("/.well-known/jwks.json")
+    jwks = owner_client.get("/.well-known/jwks.json")
     assert jwks.status_code == 200
     assert "503" not in schema["paths"]["/.well-known/jwks.json"]["get"]["responses"]

@@ -9,6 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.callers import Caller
 from api.conditional import ConditionalMixin
 from api.filters import StrictQueryMixin
 from api.parsers import MultiPartParser
@@ -76,7 +77,7 @@ class ExportViewSet(StrictQueryMixin, mixins.RetrieveModelMixin, viewsets.Generi
     rights = {"retrieve": "view_export"}
 
     def get_queryset(self):
-        return exports_visible(self.request.user)
+        return exports_visible(Caller.of(self.request))
 
     @extend_schema(
         summary="Get an export",
@@ -206,4 +207,4 @@ class ImportViewSet(
     if_match_actions = ()
 
     def get_queryset(self):
-        return imports_visible(self.request.user)
+        return imports_visible(Caller.of(self.request))

@@ -1,13 +1,21 @@
 from django.contrib import admin, messages
 
+from api.admin import ServiceRefusalsAsMessages, VersionedForm
 from api.errors import DomainError
+from api.versions import row_version
 
 from . import services
 from .models import Delivery, Webhook
 
 
+class WebhookAdminForm(VersionedForm):
+    # Deliveries change a webhook's failures (and may turn it off) without its updated_at.
+    version_of = staticmethod(row_version)
+
+
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
+    form = WebhookAdminForm
     list_display = ["id", "project", "url", "active", "consecutive_failures", "created_at"]
     list_filter = ["active"]
     search_fields = ["url", "project__key", "description"]
@@ -32,7 +40,10 @@ class WebhookAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Through the service: turning a webhook back on forgets its failures.
         services.webhook_update(
-            webhook=Webhook.objects.get(pk=obj.pk), active=obj.active, description=obj.description
+            webhook=obj,
+            expected=form.expected(),
+            active=obj.active,
+            description=obj.description,
         )
 
 

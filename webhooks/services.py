@@ -1,8 +1,11 @@
 """Webhook writes, the relay of events to webhooks, and each delivery attempt.
 
-Events are relayed once committed (events.outbox queues `relay_event`); the beat's
-`sweep` relays whatever the broker lost and re-queues due retries. A delivery claims its
-attempt with one conditional UPDATE, so a task that runs twice sends once.
+Events are relayed once committed (events.outbox queues `relay_event`). A failed attempt
+queues its retry for the moment it is due (a task with an ETA), unless that is more than
+RETRY_ETA_MAX away; the beat's `sweep` queues those later retries once due, and is the
+safety net for everything else: it relays events and re-queues deliveries the broker lost.
+A delivery claims its attempt with one conditional UPDATE, so a task that runs twice (or a
+retry queued by both) sends once.
 """
 
 import base64
@@ -11,15 +14,17 @@ import hmac
 import json
 import random
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from api.errors import Conflict
+from api.versions import Expected, lock_for_write
 from config.celery import enqueue
 from events.models import Event
 from projects.services import project_ensure_active
@@ -28,10 +33,16 @@ from . import network
 from .models import Delivery, Webhook
 
 DELIVER_TASK = "webhooks.tasks.deliver"
-# Events and due deliveries younger than this are left to the tasks already queued.
+# Events, and deliveries whose task is queued, are left to that task for this long after
+# they are due before the sweeper queues them again.
 SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_BATCH = 500
 RETRY_AFTER_MAX = 24 * 3600
+# A retry due within this long is queued with its ETA when its attempt fails. A broker holds
+# such a task unacknowledged until then, and Redis hands it to another worker after its
+# visibility timeout (an hour by default), so later retries wait in the database for the
+# sweeper instead.
+RETRY_ETA_MAX = timedelta(minutes=10)
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 
 
@@ -132,9 +143,16 @@ def webhook_create(
     return webhook
 
 
+def _lock(webhook: Webhook, expected: Expected | None) -> Webhook:
+    """The webhook read again with its row locked, if still the version expected."""
+    webhooks = Webhook.objects.select_related("created_by", "project")
+    return lock_for_write(webhooks, webhook.pk, expected)
+
+
 @transaction.atomic
-def webhook_update(*, webhook: Webhook, **fields) -> Webhook:
+def webhook_update(*, webhook: Webhook, expected: Expected | None = None, **fields) -> Webhook:
     """Change a webhook; turning it back on forgets its failures."""
+    webhook = _lock(webhook, expected)
     _ensure_active(webhook.project)
     if "url" in fields:
         _check_url(fields["url"])
@@ -149,14 +167,17 @@ def webhook_update(*, webhook: Webhook, **fields) -> Webhook:
     return webhook
 
 
-def webhook_delete(*, webhook: Webhook) -> None:
+@transaction.atomic
+def webhook_delete(*, webhook: Webhook, expected: Expected | None = None) -> None:
+    webhook = _lock(webhook, expected)
     _ensure_active(webhook.project)
     webhook.delete()
 
 
 @transaction.atomic
-def webhook_rotate_secret(*, webhook: Webhook) -> Webhook:
+def webhook_rotate_secret(*, webhook: Webhook, expected: Expected | None = None) -> Webhook:
     """A new secret; the old one still signs too for WEBHOOK_SECRET_ROTATION_GRACE."""
+    webhook = _lock(webhook, expected)
     _ensure_active(webhook.project)
     webhook.previous_secret = webhook.secret
     webhook.previous_secret_expires_at = timezone.now() + timedelta(
@@ -228,7 +249,8 @@ def _queue_deliveries(ids) -> None:
 
 def sweep(*, now: datetime | None = None) -> tuple[list[int], list[int]]:
     """Relay events the broker lost, and queue deliveries that are due; what it did."""
-    cutoff = (now or timezone.now()) - SWEEP_GRACE
+    now = now or timezone.now()
+    cutoff = now - SWEEP_GRACE
     with transaction.atomic():
         events = Event.objects.filter(dispatched_at__isnull=True, created_at__lte=cutoff)
         if connection.vendor == "postgresql":
@@ -237,8 +259,17 @@ def sweep(*, now: datetime | None = None) -> tuple[list[int], list[int]]:
         event_ids = list(events.order_by("id").values_list("id", flat=True)[:SWEEP_BATCH])
         for event_id in event_ids:
             event_relay(event_id=event_id)
+    # Retries further off than RETRY_ETA_MAX have no task: queued as soon as they are due.
+    # Every other delivery has one (from the relay, a redelivery or its failed attempt), so
+    # it is queued again only if it is still there SWEEP_GRACE after it was due.
+    waits_for_sweeper = Q(
+        status=Delivery.Status.RETRYING,
+        next_attempt_at__lte=now,
+        next_attempt_at__gt=F("last_attempt_at") + RETRY_ETA_MAX,
+    )
     due = list(
-        Delivery.objects.filter(status__in=UNFINISHED, next_attempt_at__lte=cutoff)
+        Delivery.objects.filter(status__in=UNFINISHED)
+        .filter(Q(next_attempt_at__lte=cutoff) | waits_for_sweeper)
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:SWEEP_BATCH]
     )
@@ -249,20 +280,39 @@ def sweep(*, now: datetime | None = None) -> tuple[list[int], list[int]]:
 # --- Delivery ------------------------------------------------------------------------------
 
 
-def _retry_delay(attempts: int, answer: network.Answer) -> timedelta | None:
-    """How long until the next attempt, or None when this failure is final."""
+def retry_after(headers: dict | None, answered: datetime) -> datetime | None:
+    """When the receiver's `Retry-After` asks to be called again, in either form RFC 9110
+    allows: delay-seconds (after the answer came, at `answered`) or an HTTP-date; None if
+    the answer has none, or none that can be read."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), "").strip()
+    if value.isascii() and value.isdigit():
+        seconds = int(value) if len(value) < 10 else RETRY_AFTER_MAX  # int() of any length
+        return answered + timedelta(seconds=min(seconds, RETRY_AFTER_MAX))
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # "-0000": a time in UTC (RFC 5322); HTTP-dates are GMT
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _retry_delay(attempts: int, answer: network.Answer, now: datetime) -> timedelta | None:
+    """How long after `now` (when the attempt began) the next one is due, or None when this
+    failure is final."""
     retryable = (answer.status is None and not answer.refused) or (
         answer.status is not None and (answer.status >= 500 or answer.status == 429)
     )
     schedule = settings.WEBHOOK_RETRY_SCHEDULE
     if not retryable or attempts > len(schedule):
         return None
-    seconds = schedule[attempts - 1] * random.uniform(0.9, 1.1)  # noqa: S311 (not crypto)
-    retry_after = (answer.headers or {}).get("Retry-After", "")
-    if retry_after.isdigit():
-        # The receiver's wish (seconds; the date form is not honoured), within a day.
-        seconds = max(seconds, min(int(retry_after), RETRY_AFTER_MAX))
-    return timedelta(seconds=seconds)
+    delay = timedelta(seconds=schedule[attempts - 1] * random.uniform(0.9, 1.1))  # noqa: S311
+    answered = now + timedelta(milliseconds=answer.duration_ms)
+    wished = retry_after(answer.headers, answered)
+    if wished is not None:
+        # The receiver's wish, when later than the schedule, within a day.
+        delay = max(delay, min(wished - now, timedelta(seconds=RETRY_AFTER_MAX)))
+    return delay
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delivery | None:
@@ -294,13 +344,14 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
     delivery.response_body = answer.body
     delivery.duration_ms = answer.duration_ms
     delivery.error = answer.error
+    delay = None
     if answer.status is not None and 200 <= answer.status < 300:
         delivery.status = Delivery.Status.SUCCEEDED
         delivery.next_attempt_at = None
         Webhook.objects.filter(pk=webhook.pk, consecutive_failures__gt=0).update(
             consecutive_failures=0
         )
-    elif (delay := _retry_delay(delivery.attempts, answer)) is not None:
+    elif (delay := _retry_delay(delivery.attempts, answer, now)) is not None:
         delivery.status = Delivery.Status.RETRYING
         delivery.next_attempt_at = now + delay
     else:
@@ -308,6 +359,10 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
         delivery.next_attempt_at = None
         _count_failure(webhook)
     delivery.save()
+    if delay is not None and delay <= RETRY_ETA_MAX:
+        # Queued for the moment it is due, rather than left to the sweeper's next round.
+        due = delivery.next_attempt_at
+        transaction.on_commit(lambda: enqueue(DELIVER_TASK, delivery_id, eta=due), robust=True)
     return delivery
 
 

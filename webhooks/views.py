@@ -1,15 +1,14 @@
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.conditional import ConditionalMixin
 from api.filters import StrictQueryMixin
 from projects.mixins import ProjectScopedMixin
-from projects.permissions import CanDo, CanViewProject
+from projects.permissions import CanViewProject, HasRights
 
 from . import services
 from .models import Delivery, Webhook
@@ -21,11 +20,8 @@ from .serializers import (
     WebhookWithSecretSerializer,
 )
 
-
-def _webhook_rights(request):
-    # Reading webhooks and their deliveries still works on an archived project; changes do not.
-    action = "view_webhooks" if request.method in SAFE_METHODS else "manage_webhooks"
-    return [IsAuthenticated(), CanViewProject(), CanDo(action)]
+# Reading webhooks and their deliveries still works on an archived project; changes do not.
+READING = dict.fromkeys(("list", "retrieve", "metadata"), "view_webhooks")
 
 
 @extend_schema_view(
@@ -59,9 +55,11 @@ class WebhookViewSet(
     lookup_url_kwarg = "webhook_id"
     lookup_value_regex = "[0-9]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_permissions(self):
-        return _webhook_rights(self.request)
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = READING | dict.fromkeys(
+        ("create", "update", "partial_update", "destroy", "ping", "rotate_secret"),
+        "manage_webhooks",
+    )
 
     def get_queryset(self):
         return Webhook.objects.filter(project=self.get_project()).select_related(
@@ -78,14 +76,12 @@ class WebhookViewSet(
         return Response(data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
-        with transaction.atomic():
-            serializer.instance = services.webhook_update(
-                webhook=self.locked_if_match(serializer.instance), **serializer.validated_data
-            )
+        serializer.instance = services.webhook_update(
+            webhook=serializer.instance, expected=self.expected(), **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
-        with transaction.atomic():
-            services.webhook_delete(webhook=self.locked_if_match(instance))
+        services.webhook_delete(webhook=instance, expected=self.expected())
 
     @extend_schema(
         summary="Send a webhook.ping now and answer what the receiver said",
@@ -113,10 +109,9 @@ class WebhookViewSet(
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, *args, **kwargs):
         """Replace the webhook's signing secret; the old one keeps signing for a grace period."""
-        with transaction.atomic():
-            webhook = services.webhook_rotate_secret(
-                webhook=self.locked_if_match(self.get_object())
-            )
+        webhook = services.webhook_rotate_secret(
+            webhook=self.get_object(), expected=self.expected()
+        )
         data = WebhookWithSecretSerializer(webhook, context=self.get_serializer_context()).data
         return Response(data)
 
@@ -142,9 +137,8 @@ class DeliveryViewSet(
     serializer_class = DeliverySerializer
     lookup_url_kwarg = "delivery_id"
     lookup_value_regex = "[0-9]+"
-
-    def get_permissions(self):
-        return _webhook_rights(self.request)
+    permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    rights = READING | {"redeliver": "manage_webhooks"}
 
     def get_webhook(self) -> Webhook:
         if not hasattr(self, "_webhook"):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.keys import SigningKeys
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "comments",
     "events",
     "webhooks",
+    "notifications",
     "transfers",
     "demo",
 ]
@@ -118,6 +120,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # index-only counts. SQLite builds the same indexes without them, which is all it needs;
 # Django's warning about it (models.W040) says nothing about a zero-config setup.
 SILENCED_SYSTEM_CHECKS = ["models.W040"] if "sqlite" in DATABASES["default"]["ENGINE"] else []
+
+# SQLite (zero configuration): the server and scripts/run's worker write the same file.
+# A transaction that reads and then writes while the other holds the write lock fails at
+# once ("database is locked": SQLite will not wait for a lock it could deadlock on), so
+# transactions take the write lock when they begin, and wait up to 20 s for it.
+if "sqlite" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
 
 # Cache: Redis when REDIS_URL is set, otherwise per-process local memory.
 REDIS_URL = env("REDIS_URL", default="")
@@ -252,6 +262,9 @@ SPECTACULAR_SETTINGS = {
         "IssueTypeEnum": "issues.models.Issue.Type",
         "EventTypeEnum": "events.models.Event.Type",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        # Notifications: the reasons, and how each reaches a person by mail.
+        "NotificationReasonEnum": "notifications.models.Reason",
+        "NotificationDeliveryEnum": "notifications.models.Delivery",
         # Exports and imports share their statuses (transfers/models.py).
         "TransferStatusEnum": "transfers.models.Export.Status",
         "ExportFormatEnum": "transfers.models.Export.Format",
@@ -304,16 +317,32 @@ if CELERY_BROKER_URL == "filesystem://":
         # Broadcasts (worker pings, inspect) too, rather than ./control in the working dir.
         "control_folder": str(BASE_DIR / ".celery" / "control"),
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport, but a worker outlives the broker's restarts (config/celery.py).
+    CELERY_BROKER_TRANSPORT = "config.celery:RedisTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task queued with an ETA (a webhook retry, at most webhooks.services.RETRY_ETA_MAX
+        # ahead) is held unacknowledged until then; Redis gives an unacknowledged task to
+        # another worker after this long.
+        "visibility_timeout": 3600,
+    }
 # A task is acknowledged when it has run, and given back if its worker dies mid-way; tasks
 # are idempotent, so running one twice is harmless, losing one is not.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task running when the broker goes away finishes (what it sent is recorded); its message
+# is given back, and running it again finds nothing left to do.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # A request never waits on a dead broker: one quick try, then the sweeper's turn.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A worker waits out a broker outage of any length, reconnecting (rather than giving up
+# after 100 tries, Celery's default), at start-up too.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "UTC"
 WEBHOOK_SWEEP_INTERVAL = env.int("WEBHOOK_SWEEP_INTERVAL", default=30)
 CELERY_BEAT_SCHEDULE = {
@@ -340,6 +369,76 @@ WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", def
 # hosts by name or every private address (local receivers in development and tests).
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+
+# --- Notifications and email (notifications/; README, "Notifications") ---------------------
+# The service's public address, for links in mail (the issue, one-click unsubscribe).
+# Blank: http://127.0.0.1:8000 in development; production derives https://<first
+# ALLOWED_HOSTS entry> (config/settings/production.py).
+PUBLIC_URL = env("PUBLIC_URL", default="").rstrip("/") or "http://127.0.0.1:8000"
+# Where a mail's issue link points: {base} is PUBLIC_URL, {key} the issue's key. Point it
+# at a web client's page for the issue if there is one; the default is the API's resource.
+NOTIFY_ISSUE_URL = env("NOTIFY_ISSUE_URL", default="") or "{base}/api/v1/issues/{key}"
+# Outgoing mail (Django's settings and defaults). With EMAIL_HOST set, mail goes out through
+# that SMTP server (a provider: EMAIL_PORT=587, EMAIL_USE_TLS=true); without it, it is
+# printed on the worker's console (EMAIL_BACKEND picks another:
+# django.core.mail.backends.filebased.EmailBackend writes files into EMAIL_FILE_PATH).
+EMAIL_HOST = env("EMAIL_HOST", default="")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+# Seconds to wait for the SMTP server; a send cut off is retried (no mail is ever dropped).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default="") or str(BASE_DIR / ".mail")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Issue Tracker <notifications@localhost>")
+# Seconds between the notification sweeps: events a lost task never turned into
+# notifications, and mails due (again) after a failed attempt.
+NOTIFY_SWEEP_INTERVAL = env.int("NOTIFY_SWEEP_INTERVAL", default=30)
+# Batches: "immediately" mails go once NOTIFY_IMMEDIATE_QUIET seconds pass without more
+# activity for the person (at most NOTIFY_IMMEDIATE_MAX after the first); "batched" ones
+# after NOTIFY_BATCH_QUIET seconds without activity or NOTIFY_BATCH_MAX in all.
+NOTIFY_IMMEDIATE_QUIET = env.int("NOTIFY_IMMEDIATE_QUIET", default=10)
+NOTIFY_IMMEDIATE_MAX = env.int("NOTIFY_IMMEDIATE_MAX", default=40)
+NOTIFY_BATCH_QUIET = env.int("NOTIFY_BATCH_QUIET", default=180)
+NOTIFY_BATCH_MAX = env.int("NOTIFY_BATCH_MAX", default=600)
+# Seconds between the beat's looks for batches to close (and mail).
+NOTIFY_CLOSE_INTERVAL = env.int("NOTIFY_CLOSE_INTERVAL", default=10)
+# The daily digest is sent at this hour (UTC).
+NOTIFY_DIGEST_HOUR = env.int("NOTIFY_DIGEST_HOUR", default=7)
+# Seconds before each retry of a mail the SMTP server did not take; the last one repeats
+# until NOTIFY_EMAIL_GIVE_UP_HOURS have passed since the mail was made.
+NOTIFY_EMAIL_RETRY_SCHEDULE = [
+    int(s) for s in env.list("NOTIFY_EMAIL_RETRY_SCHEDULE", default=[30, 120, 600, 1800, 3600])
+]
+NOTIFY_EMAIL_GIVE_UP_HOURS = env.int("NOTIFY_EMAIL_GIVE_UP_HOURS", default=72)
+# Seconds a send may take before the sweep may try the mail again (its worker died); 0:
+# 3 x EMAIL_TIMEOUT + 30.
+NOTIFY_EMAIL_LEASE = env.int("NOTIFY_EMAIL_LEASE", default=0)
+# Mails sent (or given up) are deleted after this many days.
+NOTIFY_EMAIL_RETENTION_DAYS = env.int("NOTIFY_EMAIL_RETENTION_DAYS", default=30)
+# The inbox's X-Poll-Interval: seconds a client should wait between polls.
+NOTIFY_POLL_INTERVAL = env.int("NOTIFY_POLL_INTERVAL", default=60)
+CELERY_BEAT_SCHEDULE |= {
+    "notifications-sweep": {
+        "task": "notifications.tasks.sweep",
+        "schedule": NOTIFY_SWEEP_INTERVAL,
+    },
+    "notifications-close-batches": {
+        "task": "notifications.tasks.close_batches",
+        "schedule": NOTIFY_CLOSE_INTERVAL,
+    },
+    "notifications-digest": {
+        "task": "notifications.tasks.send_digests",
+        "schedule": crontab(minute=0, hour=NOTIFY_DIGEST_HOUR),
+    },
+    "notifications-prune": {"task": "notifications.tasks.prune", "schedule": 3600},
+}
 
 # With Redis, revoked access-token ids are answered from the cache (no SQL);
 # a per-process cache would not see revocations made by other workers.

@@ -25,6 +25,10 @@ _require(
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Links in mail: the first host the service answers to, over HTTPS, unless PUBLIC_URL says.
+_PUBLIC_HOST = next((h.lstrip(".") for h in ALLOWED_HOSTS if h != "*"), "localhost")
+PUBLIC_URL = env("PUBLIC_URL", default="").rstrip("/") or f"https://{_PUBLIC_HOST}"
+
 # TLS ends at the ingress, which tells us the original scheme.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,17 +1,22 @@
 """Every model in the admin: its list, change and add pages render for a superuser, and
 its search finds rows."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import PersonalAccessToken, RevokedAccessToken, TokenEvent, TokenFamily
-from accounts.pats import pat_create
-from accounts.services import auth_logout, token_pair_for_user
+from accounts.services import auth_logout, pat_create, token_pair_for_user
 from events.models import Event
 from issues.models import Issue, IssueEvent
 from issues.services import issue_comment, issue_create, label_create
+from notifications import consumer, sending
+from notifications.models import Email, NotificationSettings
+from notifications.services import settings_update
 from projects.services import project_create
 from tests.factories import UserFactory
 from transfers.models import Export, Import
@@ -35,6 +40,9 @@ READ_ONLY = {
     PersonalAccessToken,
     Export,
     Import,
+    # Notifications: a person's settings are theirs to change; mail is made by the worker.
+    NotificationSettings,
+    Email,
 }
 
 
@@ -70,6 +78,10 @@ def everything(site_admin, member_of):
     Group.objects.create(name="operators")
     export_create(project=project, requested_by=owner, format="csv", filters={})
     Import.objects.create(project=project, requested_by=owner, format="csv", status="done")
+    # A person's mail settings, and a mail as the worker and the beat make it.
+    settings_update(user=developer, email={"commented": "daily", "assigned": "immediately"})
+    consumer.events_consume()
+    sending.batches_close(now=timezone.now() + timedelta(hours=1))
 
 
 def test_every_model_is_in_the_admin():

@@ -56,11 +56,6 @@ def change(client, project, *rows, **changes):
 
 
 @pytest.fixture
-def owner(project):
-    return project.created_by
-
-
-@pytest.fixture
 def ownership(project, owner):
     return Membership.objects.get(project=project, user=owner)
 

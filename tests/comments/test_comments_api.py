@@ -16,11 +16,6 @@ def issue(project):
     return IssueFactory(project=project)
 
 
-@pytest.fixture
-def reporter(project, member_of):
-    return member_of(project, "reporter")
-
-
 def comments_url(issue):
     return f"/api/v1/issues/{issue.key}/comments"
 

@@ -3,130 +3,74 @@
 import pytest
 from django.utils import timezone
 
-from comments.models import Comment
-from issues.models import IssueEvent
 from projects.models import Project, Role
-from tests.conftest import CALLERS
 from tests.factories import CommentFactory, IssueFactory, MembershipFactory, UserFactory
+from tests.matrix import MAY, Case, assert_like_missing, check, fill_in, matrix, send
 
 pytestmark = pytest.mark.django_db
 
-OK_FROM = {  # the lowest role that may, per endpoint
-    "viewer": {"viewer", "reporter", "developer", "maintainer", "owner", "site_admin"},
-    "reporter": {"reporter", "developer", "maintainer", "owner", "site_admin"},
-    "maintainer": {"maintainer", "owner", "site_admin"},
-    "nobody": set(),
-}
-
-
-def expected(kind, allowed_from, ok_status, visibility):
-    if kind == "anonymous":
-        return 401
-    if kind == "outsider" and visibility == "internal":
-        kind = "viewer"  # every signed-in user reads internal projects
-    if kind in OK_FROM[allowed_from]:
-        return ok_status
-    if kind == "outsider":
-        return 404
-    return 403
-
-
-def snapshot(project) -> tuple:
-    comments = sorted(
-        Comment.objects.filter(issue__project=project).values_list(
-            "pk", "body", "edited", "author_id"
-        )
-    )
-    events = IssueEvent.objects.filter(issue__project=project).count()
-    return (comments, events)
-
-
-ENDPOINTS = [
-    # (name, method, path, body, lowest role allowed, success status)
-    ("list", "get", "/api/v1/issues/{issue}/comments", None, "viewer", 200),
-    ("create", "post", "/api/v1/issues/{issue}/comments", {"body": "New"}, "reporter", 201),
-    ("detail", "get", "/api/v1/comments/{theirs}", None, "viewer", 200),
-    ("edit own", "patch", "/api/v1/comments/{own}", {"body": "Edited"}, "reporter", 200),
-    ("edit another's", "patch", "/api/v1/comments/{theirs}", {"body": "Edited"}, "nobody", 200),
-    ("delete own", "delete", "/api/v1/comments/{own}", None, "reporter", 204),
-    ("delete another's", "delete", "/api/v1/comments/{theirs}", None, "maintainer", 204),
+CASES = [
+    Case("list", "get", "/api/v1/issues/{issue}/comments"),
+    Case(
+        "create",
+        "post",
+        "/api/v1/issues/{issue}/comments",
+        {"body": "New"},
+        allowed="reporter",
+        status=201,
+    ),
+    Case("detail", "get", "/api/v1/comments/{theirs}"),
+    Case("edit own", "patch", "/api/v1/comments/{own}", {"body": "Edited"}, "reporter"),
+    Case("edit another's", "patch", "/api/v1/comments/{theirs}", {"body": "Edited"}, "nobody"),
+    Case("delete own", "delete", "/api/v1/comments/{own}", allowed="reporter", status=204),
+    Case(
+        "delete another's",
+        "delete",
+        "/api/v1/comments/{theirs}",
+        allowed="maintainer",
+        status=204,
+    ),
 ]
-WRITES = [e for e in ENDPOINTS if e[1] != "get"]
+WRITES = [case for case in CASES if case.method != "get"]
+MISSING = {"issue": "NOSUCH-1", "theirs": 10**9, "own": 10**9 + 1}
 
 
 @pytest.fixture
-def setup(project, caller, client_for):
+def world(project, client_as, case, kind, visibility):
     """A client for the caller kind, and an issue with one comment by the caller
     (`own`; by someone else for anonymous) and one by another member (`theirs`)."""
-
-    def make(kind, visibility):
-        project.visibility = visibility
-        project.save()
-        author = UserFactory()
-        MembershipFactory(project=project, user=author, role=Role.REPORTER)
-        issue = IssueFactory(project=project)
-        user = caller(project, kind)
-        theirs = CommentFactory(issue=issue, author=author, body="Secret remark")
-        own = CommentFactory(issue=issue, author=user or author, body="My remark")
-        fill = {"issue": issue.key, "theirs": theirs.pk, "own": own.pk}
-        return client_for(user), fill
-
-    return make
+    project.visibility = visibility
+    project.save()
+    author = UserFactory()
+    MembershipFactory(project=project, user=author, role=Role.REPORTER)
+    issue = IssueFactory(project=project)
+    user, client = client_as(project, kind, case.scope)
+    theirs = CommentFactory(issue=issue, author=author, body="Secret remark")
+    own = CommentFactory(issue=issue, author=user or author, body="My remark")
+    return client, {"issue": issue.key, "theirs": theirs.pk, "own": own.pk}
 
 
-@pytest.mark.parametrize("visibility", ["private", "internal"])
-@pytest.mark.parametrize("kind", CALLERS)
-@pytest.mark.parametrize(
-    "name,method,path,body,allowed_from,ok_status", ENDPOINTS, ids=[e[0] for e in ENDPOINTS]
-)
-def test_permission_matrix(
-    setup, project, kind, visibility, name, method, path, body, allowed_from, ok_status
-):
-    client, fill = setup(kind, visibility)
-    url = path.format(**fill)
-    before = snapshot(project)
+@matrix(CASES)
+def test_permission_matrix(world, case, kind, visibility):
+    client, fill = world
+    response = check(client, case, kind, visibility, **fill)
 
-    response = getattr(client, method)(url, body, format="json")
-
-    want = expected(kind, allowed_from, ok_status, visibility)
-    assert response.status_code == want, response.content
-    if want >= 400:
-        assert response["Content-Type"] == "application/problem+json"
-        assert response.json()["status"] == want
-        assert snapshot(project) == before, "a refused request changed something"
+    if response.status_code >= 400:
         assert "Secret remark" not in response.content.decode()
-        if want == 404:
+        if response.status_code == 404:
             # Indistinguishable from an issue or comment that does not exist.
-            missing_fill = {"issue": "NOSUCH-1", "theirs": 10**9, "own": 10**9 + 1}
-            missing_url = path.format(**missing_fill)
-            missing = getattr(client, method)(missing_url, body, format="json")
-            got, missing_body = response.json(), missing.json()
-            assert got.pop("instance") == url
-            missing_body.pop("instance")
-            assert got == missing_body
-    elif method == "get":
-        assert snapshot(project) == before
+            missing = send(client, case, **MISSING).json()
+            assert_like_missing(response.json(), missing, fill_in(case.path, fill))
+    elif case.method == "get":
         assert "Secret remark" in response.content.decode()
-    else:
-        assert snapshot(project) != before, "an allowed write changed nothing"
 
 
-@pytest.mark.parametrize("visibility", ["private", "internal"])
-@pytest.mark.parametrize("kind", CALLERS)
-@pytest.mark.parametrize(
-    "name,method,path,body,allowed_from,ok_status", WRITES, ids=[e[0] for e in WRITES]
-)
-def test_archived_project_refuses_every_write(
-    setup, project, kind, visibility, name, method, path, body, allowed_from, ok_status
-):
-    client, fill = setup(kind, visibility)
+@matrix(WRITES)
+def test_archived_project_refuses_every_write(world, project, case, kind, visibility):
+    client, fill = world
     Project.objects.filter(pk=project.pk).update(archived_at=timezone.now())
-    before = snapshot(project)
 
-    response = getattr(client, method)(path.format(**fill), body, format="json")
+    response = check(client, case, kind, visibility, ok=403, **fill)
 
-    want = expected(kind, allowed_from, 403, visibility)
-    assert response.status_code == want, response.content
-    if want == 403 and kind in OK_FROM[allowed_from]:
+    if response.status_code == 403 and kind in MAY[case.allowed]:
         assert response.json()["code"] == "project_archived"
-    assert snapshot(project) == before

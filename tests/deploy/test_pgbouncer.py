@@ -1,13 +1,12 @@
 """PgBouncer in transaction pooling mode is a supported deployment (README, Deploy).
 
-A throwaway PgBouncer (scripts/pgbouncer.py) pools transactions to the suite's PostgreSQL
+A throwaway PgBouncer (harness/pgbouncer.py) pools transactions to the suite's PostgreSQL
 server with 2 server connections; the service is migrated and served by gunicorn as the
 image runs it, DATABASE_URL pointing at PgBouncer and DATABASE_POOLER=pgbouncer, and a
 user's flow runs against it from 8 threads at once, so every server connection serves many
 clients' transactions in turn. Skipped when pgbouncer is not installed (.ci/run installs it).
 """
 
-import http.client
 import json
 import os
 import subprocess
@@ -23,18 +22,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-import pgbouncer  # noqa: E402 (a sibling script, not a package)
-from smoke_production import (  # noqa: E402
-    HTTPS,
-    PASSWORD,
-    Server,
-    migrate_job_command,
-    production_env,
-    write_private_key,
-)
+from harness import ROOT, pgbouncer
+from harness.image import HTTPS, migrate_job_command, production_env
+from harness.postgres import Database
+from harness.server import Gunicorn
 
+PASSWORD = "correct horse battery staple"
 POOL_SIZE = 2
 THREADS = 8
 ISSUES = 24
@@ -66,23 +59,21 @@ def bouncer():
 @pytest.fixture(scope="module")
 def database(bouncer):
     """A database of its own on the suite's server, migrated through PgBouncer."""
-    name = f"{connection.settings_dict['NAME']}_pgbouncer_{os.getpid()}"
-    with psycopg.connect(server_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect(server_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    database = Database(
+        server_url(), f"{connection.settings_dict['NAME']}_pgbouncer_{os.getpid()}"
+    )
+    database.create()
+    yield database.name
+    database.drop()
 
 
 @pytest.fixture(scope="module")
 def service(bouncer, database, tmp_path_factory):
     """gunicorn as the image runs it, its database reached through PgBouncer only."""
     tmp = tmp_path_factory.mktemp("service")
-    env = production_env(tmp, bouncer.url(database), write_private_key(tmp))
+    env = production_env(tmp, database_url=bouncer.url(database), redis_url=settings.REDIS_URL)
     env.update(
         DATABASE_POOLER="pgbouncer",
-        REDIS_URL=settings.REDIS_URL,
         THROTTLE_REGISTER="1000/min",
         THROTTLE_LOGIN="1000/min",
         LOG_LEVEL="WARNING",
@@ -91,28 +82,19 @@ def service(bouncer, database, tmp_path_factory):
         migrate_job_command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout + done.stderr + bouncer.tail()
-    server = Server(env, tmp, "gunicorn")
+    server = Gunicorn(env, tmp, "gunicorn")
     try:
-        assert server.wait_until_up(60), server.stderr.read_text()[-3000:]
+        assert server.wait_until_up(60), server.tail(100)
         yield server
     finally:
         server.stop()
 
 
 def call(server, method, path, token=None, body=None, expect=200):
-    headers = {**HTTPS, "Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
     # A generous timeout: registering and logging in hash passwords (Argon2) on a busy CI box.
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
-    try:
-        conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
-        response = conn.getresponse()
-        status, raw = response.status, response.read()
-    finally:
-        conn.close()
-    assert status == expect, f"{method} {path}: {status} {raw[:300]!r}"
-    return json.loads(raw) if raw else None
+    answer = server.request(method, path, token, body, HTTPS, timeout=120)
+    assert answer.status == expect, f"{method} {path}: {answer.status} {answer.raw[:300]!r}"
+    return answer.body
 
 
 def sign_up(server, username: str) -> str:

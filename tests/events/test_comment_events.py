@@ -11,11 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def reporter(project, member_of):
-    return member_of(project, "reporter")
-
-
-@pytest.fixture
 def issue(project):
     return IssueFactory(project=project)
 

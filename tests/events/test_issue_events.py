@@ -11,11 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def maintainer(project, member_of):
-    return member_of(project, "maintainer")
-
-
-@pytest.fixture
 def api(client_for, maintainer):
     return client_for(maintainer)
 

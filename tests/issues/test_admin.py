@@ -38,11 +38,6 @@ def admin_client(site_admin):
     return client
 
 
-@pytest.fixture
-def developer(project, member_of):
-    return member_of(project, "developer")
-
-
 def form_data(issue: Issue, **changes) -> dict:
     """The change form as the admin would post it, with `changes` applied."""
     data = {

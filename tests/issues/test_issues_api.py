@@ -20,16 +20,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner(project):
-    return project.created_by
-
-
-@pytest.fixture
-def developer(project, member_of):
-    return member_of(project, "developer")
-
-
 def create(client, project, **data):
     return client.post("/api/v1/issues", {"project": project.key, **data}, format="json")
 

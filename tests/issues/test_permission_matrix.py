@@ -3,141 +3,105 @@
 import pytest
 from django.utils import timezone
 
-from issues.models import Issue, IssueEvent, Label
 from projects.models import Project, Role
-from tests.conftest import CALLERS
 from tests.factories import IssueFactory, LabelFactory, MembershipFactory, UserFactory
+from tests.matrix import (
+    MAY,
+    Case,
+    assert_like_missing,
+    check,
+    fill_in,
+    matrix,
+    send,
+)
 
 pytestmark = pytest.mark.django_db
 
-OK_FROM = {  # the lowest role that may, per endpoint
-    "viewer": {"viewer", "reporter", "developer", "maintainer", "owner", "site_admin"},
-    "reporter": {"reporter", "developer", "maintainer", "owner", "site_admin"},
-    "developer": {"developer", "maintainer", "owner", "site_admin"},
-    "maintainer": {"maintainer", "owner", "site_admin"},
-}
-
-
-def expected(kind, allowed_from, ok_status, visibility, hidden_status=404):
-    if kind == "anonymous":
-        return 401
-    if kind == "outsider" and visibility == "internal":
-        kind = "viewer"  # every signed-in user reads internal projects
-    if kind in OK_FROM[allowed_from]:
-        return ok_status
-    if kind == "outsider":
-        return hidden_status
-    return 403
-
-
-def snapshot(project) -> tuple:
-    """Everything an issue or label endpoint could change in the project."""
-    project.refresh_from_db()
-    issues = [
-        (
-            i.number,
-            i.title,
-            i.description,
-            i.priority,
-            i.status,
-            i.resolution,
-            i.reporter_id,
-            i.assignee_id,
-            sorted(label.name for label in i.labels.all()),
-        )
-        for i in Issue.objects.filter(project=project).order_by("number")
-    ]
-    labels = sorted(Label.objects.filter(project=project).values_list("name", "color"))
-    events = IssueEvent.objects.filter(issue__project=project).count()
-    return (project.last_issue_number, issues, labels, events)
-
-
-ENDPOINTS = [
-    # (name, method, path, body, lowest role allowed, success status)
-    ("issue detail", "get", "/api/v1/issues/{issue}", None, "viewer", 200),
-    ("project issue list", "get", "/api/v1/projects/{key}/issues", None, "viewer", 200),
-    ("transitions", "get", "/api/v1/issues/{issue}/transitions", None, "viewer", 200),
-    ("events", "get", "/api/v1/issues/{issue}/events", None, "viewer", 200),
-    (
+CASES = [
+    Case("issue detail", "get", "/api/v1/issues/{issue}"),
+    Case("project issue list", "get", "/api/v1/projects/{key}/issues"),
+    Case("transitions", "get", "/api/v1/issues/{issue}/transitions"),
+    Case("events", "get", "/api/v1/issues/{issue}/events"),
+    # Creating at /issues names the project in the body: a hidden one reads as unknown.
+    Case(
         "issue create",
         "post",
         "/api/v1/issues",
         {"project": "{key}", "title": "New"},
-        "reporter",
-        201,
+        allowed="reporter",
+        status=201,
+        hidden=400,
     ),
-    (
+    Case(
         "project issue create",
         "post",
         "/api/v1/projects/{key}/issues",
         {"title": "New"},
-        "reporter",
-        201,
+        allowed="reporter",
+        status=201,
     ),
-    (
+    Case(
         "create with assignee",
         "post",
         "/api/v1/projects/{key}/issues",
         {"title": "New", "assignee": "{assignee}"},
-        "developer",
-        201,
+        allowed="developer",
+        status=201,
     ),
-    (
+    Case(
         "own issue title",
         "patch",
         "/api/v1/issues/{own}",
         {"title": "Clearer", "description": "More"},
-        "reporter",
-        200,
+        allowed="reporter",
     ),
-    ("issue edit", "patch", "/api/v1/issues/{issue}", {"priority": "highest"}, "developer", 200),
-    ("issue title", "patch", "/api/v1/issues/{issue}", {"title": "Retitled"}, "developer", 200),
-    (
-        "issue assign",
-        "patch",
-        "/api/v1/issues/{issue}",
-        {"assignee": "{assignee}"},
-        "developer",
-        200,
+    Case("issue edit", "patch", "/api/v1/issues/{issue}", {"priority": "highest"}, "developer"),
+    Case("issue title", "patch", "/api/v1/issues/{issue}", {"title": "Retitled"}, "developer"),
+    Case(
+        "issue assign", "patch", "/api/v1/issues/{issue}", {"assignee": "{assignee}"}, "developer"
     ),
-    (
+    Case(
         "issue labels",
         "patch",
         "/api/v1/issues/{issue}",
         {"labels": ["{label_name}"]},
         "developer",
-        200,
     ),
-    ("issue delete", "delete", "/api/v1/issues/{issue}", None, "maintainer", 204),
-    (
+    Case("issue delete", "delete", "/api/v1/issues/{issue}", allowed="maintainer", status=204),
+    Case(
         "issue close",
         "post",
         "/api/v1/issues/{issue}/status",
         {"status": "closed", "resolution": "wont_fix"},
-        "maintainer",
-        200,
+        allowed="maintainer",
     ),
-    ("label list", "get", "/api/v1/projects/{key}/labels", None, "viewer", 200),
-    ("label detail", "get", "/api/v1/projects/{key}/labels/{label}", None, "viewer", 200),
-    (
+    Case("label list", "get", "/api/v1/projects/{key}/labels"),
+    Case("label detail", "get", "/api/v1/projects/{key}/labels/{label}"),
+    Case(
         "label create",
         "post",
         "/api/v1/projects/{key}/labels",
         {"name": "fresh", "color": "#000000"},
-        "maintainer",
-        201,
+        allowed="maintainer",
+        status=201,
     ),
-    (
+    Case(
         "label update",
         "patch",
         "/api/v1/projects/{key}/labels/{label}",
         {"name": "renamed"},
-        "maintainer",
-        200,
+        allowed="maintainer",
     ),
-    ("label delete", "delete", "/api/v1/projects/{key}/labels/{label}", None, "maintainer", 204),
+    Case(
+        "label delete",
+        "delete",
+        "/api/v1/projects/{key}/labels/{label}",
+        allowed="maintainer",
+        status=204,
+    ),
 ]
-WRITES = [e for e in ENDPOINTS if e[1] != "get"]
+WRITES = [case for case in CASES if case.method != "get"]
+KEYS = ("key", "issue", "own")  # the fillings that name the project
 READ_SHOWS = {  # something each read must return when allowed
     "issue detail": '"title":"Secret crash"',
     "project issue list": '"title":"Secret crash"',
@@ -149,117 +113,67 @@ READ_SHOWS = {  # something each read must return when allowed
 
 
 @pytest.fixture
-def setup(project, caller, client_for):
-    """The caller, a client for them, and the URL fillings for ENDPOINTS."""
-
-    def make(kind, visibility):
-        project.visibility = visibility
-        project.save()
-        reporter = UserFactory()
-        MembershipFactory(project=project, user=reporter, role=Role.REPORTER)
-        assignee = UserFactory()
-        MembershipFactory(project=project, user=assignee, role=Role.DEVELOPER)
-        label = LabelFactory(project=project, name="bug")
-        issue = IssueFactory(project=project, reporter=reporter, title="Secret crash")
-        issue.labels.set([LabelFactory(project=project, name="ui")])
-        user = caller(project, kind)
-        own = IssueFactory(project=project, reporter=user or reporter, title="Own report")
-        fill = {
-            "key": project.key,
-            "issue": issue.key,
-            "own": own.key,
-            "assignee": assignee.username,
-            "label": label.pk,
-            "label_name": label.name,
-        }
-        return client_for(user), fill
-
-    return make
+def world(project, client_as, case, kind, visibility):
+    """The caller's client, and the fillings of the cases' URLs."""
+    project.visibility = visibility
+    project.save()
+    reporter = UserFactory()
+    MembershipFactory(project=project, user=reporter, role=Role.REPORTER)
+    assignee = UserFactory()
+    MembershipFactory(project=project, user=assignee, role=Role.DEVELOPER)
+    label = LabelFactory(project=project, name="bug")
+    issue = IssueFactory(project=project, reporter=reporter, title="Secret crash")
+    issue.labels.set([LabelFactory(project=project, name="ui")])
+    user, client = client_as(project, kind, case.scope)
+    own = IssueFactory(project=project, reporter=user or reporter, title="Own report")
+    return client, {
+        "key": project.key,
+        "issue": issue.key,
+        "own": own.key,
+        "assignee": assignee.username,
+        "label": label.pk,
+        "label_name": label.name,
+    }
 
 
-def fill_in(path, body, fill):
-    """The URL and body with the set-up's keys, names and ids filled in."""
+@matrix(CASES)
+def test_permission_matrix(world, project, case, kind, visibility):
+    client, fill = world
+    response = check(client, case, kind, visibility, **fill)
 
-    def value(v):
-        return [value(item) for item in v] if isinstance(v, list) else v.format(**fill)
-
-    data = {k: value(v) for k, v in body.items()} if body else None
-    return path.format(**fill), data
-
-
-@pytest.mark.parametrize("visibility", ["private", "internal"])
-@pytest.mark.parametrize("kind", CALLERS)
-@pytest.mark.parametrize(
-    "name,method,path,body,allowed_from,ok_status", ENDPOINTS, ids=[e[0] for e in ENDPOINTS]
-)
-def test_permission_matrix(
-    setup, project, kind, visibility, name, method, path, body, allowed_from, ok_status
-):
-    client, fill = setup(kind, visibility)
-    url, data = fill_in(path, body, fill)
-    before = snapshot(project)
-
-    response = getattr(client, method)(url, data, format="json")
-
-    # Creating at /issues names the project in the body: a hidden one reads as unknown.
-    hidden = 400 if name == "issue create" else 404
-    want = expected(kind, allowed_from, ok_status, visibility, hidden)
-    assert response.status_code == want, response.content
-    if want >= 400:
-        assert response["Content-Type"] == "application/problem+json"
-        assert response.json()["status"] == want
-        assert snapshot(project) == before, "a refused request changed something"
+    if response.status_code >= 400:
         content = response.content.decode()
         assert "Secret crash" not in content and project.name not in content
-        if want in (400, 404):
+        if response.status_code in (400, 404):
             # Indistinguishable from a project (and so issue) that does not exist.
-            missing_url, missing_data = fill_in(path, body, {**fill, "key": "NOSUCH"})
-            missing_url = missing_url.replace(project.key, "NOSUCH")
-            missing = getattr(client, method)(missing_url, missing_data, format="json")
-            got, missing_body = response.json(), missing.json()
-            assert got.pop("instance") == url
-            missing_body.pop("instance")
-            if want == 400:
-                message = got["errors"][0]["message"].replace(project.key, "NOSUCH")
-                got["errors"][0]["message"] = message
-            assert got == missing_body
-    elif method == "get":
-        assert snapshot(project) == before
-        assert READ_SHOWS[name] in response.content.decode()
-    else:
-        assert snapshot(project) != before, "an allowed write changed nothing"
+            elsewhere = {name: fill[name].replace(project.key, "NOSUCH") for name in KEYS}
+            missing = send(client, case, **{**fill, **elsewhere}).json()
+            refused = response.json()
+            if response.status_code == 400:
+                message = refused["errors"][0]["message"].replace(project.key, "NOSUCH")
+                refused["errors"][0]["message"] = message
+            assert_like_missing(refused, missing, fill_in(case.path, fill))
+    elif case.method == "get":
+        assert READ_SHOWS[case.name] in response.content.decode()
 
 
-@pytest.mark.parametrize("visibility", ["private", "internal"])
-@pytest.mark.parametrize("kind", CALLERS)
-@pytest.mark.parametrize(
-    "name,method,path,body,allowed_from,ok_status", WRITES, ids=[e[0] for e in WRITES]
-)
-def test_archived_project_refuses_every_write(
-    setup, project, kind, visibility, name, method, path, body, allowed_from, ok_status
-):
-    client, fill = setup(kind, visibility)
+@matrix(WRITES)
+def test_archived_project_refuses_every_write(world, project, case, kind, visibility):
+    client, fill = world
     Project.objects.filter(pk=project.pk).update(archived_at=timezone.now())
-    url, data = fill_in(path, body, fill)
-    before = snapshot(project)
 
-    response = getattr(client, method)(url, data, format="json")
+    response = check(client, case, kind, visibility, ok=403, **fill)
 
-    hidden = 400 if name == "issue create" else 404
-    want = expected(kind, allowed_from, 403, visibility, hidden)
-    assert response.status_code == want, response.content
     # Those the role table lets in learn why they are refused; the status change
     # checks the project first, so everyone who can see the issue does there.
-    if want == 403 and (kind in OK_FROM[allowed_from] or name == "issue close"):
+    if response.status_code == 403 and (kind in MAY[case.allowed] or case.name == "issue close"):
         assert response.json()["code"] == "project_archived"
-    assert snapshot(project) == before
 
 
-@pytest.mark.parametrize("visibility", ["private", "internal"])
-@pytest.mark.parametrize("kind", CALLERS)
-def test_issue_list_shows_what_the_caller_may_see(setup, project, kind, visibility):
-    client, fill = setup(kind, visibility)
-    response = client.get("/api/v1/issues")
+@matrix([Case("issue list", "get", "/api/v1/issues")])
+def test_issue_list_shows_what_the_caller_may_see(world, case, kind, visibility):
+    client, fill = world
+    response = client.get(case.path)
     if kind == "anonymous":
         assert response.status_code == 401
         return

@@ -17,16 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(project):
-    return project.created_by
-
-
-@pytest.fixture
-def client(owner, client_for):
-    return client_for(owner)
-
-
-@pytest.fixture
 def issue(project, owner):
     return IssueFactory(project=project, title="Original", assignee=owner, reporter=owner)
 
@@ -41,11 +31,6 @@ def label(project):
     return LabelFactory(project=project, name="backend")
 
 
-@pytest.fixture
-def member(project, member_of):
-    return member_of(project, "developer")
-
-
 def issue_state(issue) -> tuple:
     fresh = Issue.objects.get(pk=issue.pk)
     return (
@@ -57,7 +42,7 @@ def issue_state(issue) -> tuple:
 
 
 @pytest.fixture
-def urls(project, issue, comment, label, member):
+def urls(project, issue, comment, label, developer):
     """The URL of each kind of resource a client can change."""
     return {
         "me": "/api/v1/me",
@@ -65,7 +50,7 @@ def urls(project, issue, comment, label, member):
         "project": f"/api/v1/projects/{project.key}",
         "comment": f"/api/v1/comments/{comment.pk}",
         "label": f"/api/v1/projects/{project.key}/labels/{label.pk}",
-        "member": f"/api/v1/projects/{project.key}/members/{member.username}",
+        "member": f"/api/v1/projects/{project.key}/members/{developer.username}",
     }
 
 
@@ -83,45 +68,45 @@ KINDS = list(CHANGES)
 WRITES = [(kind, "patch") for kind in KINDS] + [(k, "delete") for k in KINDS if k != "me"]
 
 
-def write(client, url, kind, method, **headers):
+def write(owner_client, url, kind, method, **headers):
     if method == "delete":
-        return client.delete(url, **headers)
+        return owner_client.delete(url, **headers)
     field, value = CHANGES[kind]
-    return client.patch(url, {field: value}, format="json", **headers)
+    return owner_client.patch(url, {field: value}, format="json", **headers)
 
 
 # -- ETag and If-None-Match ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_details_carry_a_strong_etag_and_answer_304_to_it(urls, client, kind):
+def test_details_carry_a_strong_etag_and_answer_304_to_it(urls, owner_client, kind):
     url = urls[kind]
-    first = client.get(url)
+    first = owner_client.get(url)
     tag = first["ETag"]
     assert first.status_code == 200
     assert tag.startswith('"') and tag.endswith('"') and len(tag) > 10  # strong: no W/
-    assert client.get(url)["ETag"] == tag  # the same representation, the same tag
+    assert owner_client.get(url)["ETag"] == tag  # the same representation, the same tag
 
-    cached = client.get(url, HTTP_IF_NONE_MATCH=tag)
+    cached = owner_client.get(url, HTTP_IF_NONE_MATCH=tag)
     assert cached.status_code == 304
     assert cached.content == b""
     assert cached["ETag"] == tag
 
-    listed = client.get(url, HTTP_IF_NONE_MATCH=f'"something-else", {tag}')
+    listed = owner_client.get(url, HTTP_IF_NONE_MATCH=f'"something-else", {tag}')
     assert listed.status_code == 304
 
-    stale = client.get(url, HTTP_IF_NONE_MATCH='"something-else"')
+    stale = owner_client.get(url, HTTP_IF_NONE_MATCH='"something-else"')
     assert stale.status_code == 200
     assert stale.json() == first.json()
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_change_gives_a_new_etag_and_the_old_one_gets_a_full_answer(urls, client, kind):
+def test_a_change_gives_a_new_etag_and_the_old_one_gets_a_full_answer(urls, owner_client, kind):
     url = urls[kind]
-    old = client.get(url)["ETag"]
-    patched = write(client, url, kind, "patch")
+    old = owner_client.get(url)["ETag"]
+    patched = write(owner_client, url, kind, "patch")
     assert patched.status_code == 200, patched.content
-    after = client.get(url, HTTP_IF_NONE_MATCH=old)
+    after = owner_client.get(url, HTTP_IF_NONE_MATCH=old)
     assert after.status_code == 200
     assert after["ETag"] != old
     assert after["ETag"] == patched["ETag"]  # the PATCH answer's tag is the new state's
@@ -130,42 +115,42 @@ def test_a_change_gives_a_new_etag_and_the_old_one_gets_a_full_answer(urls, clie
 
 
 @pytest.mark.parametrize("header", ['W/"{tag}"', '"other", W/"{tag}"', "*"])
-def test_if_none_match_compares_weakly_and_takes_a_star(urls, client, header):
-    tag = client.get(urls["label"])["ETag"].strip('"')
-    response = client.get(urls["label"], HTTP_IF_NONE_MATCH=header.format(tag=tag))
+def test_if_none_match_compares_weakly_and_takes_a_star(urls, owner_client, header):
+    tag = owner_client.get(urls["label"])["ETag"].strip('"')
+    response = owner_client.get(urls["label"], HTTP_IF_NONE_MATCH=header.format(tag=tag))
     assert response.status_code == 304
     assert response.content == b""
 
 
-def test_a_list_etag_covers_the_whole_page(project, label, client):
+def test_a_list_etag_covers_the_whole_page(project, label, owner_client):
     url = f"/api/v1/projects/{project.key}/labels"
-    first = client.get(url, {"page_size": 1})
+    first = owner_client.get(url, {"page_size": 1})
     tag = first["ETag"]
     assert first.json()["count"] == 1
-    cached = client.get(url, {"page_size": 1}, HTTP_IF_NONE_MATCH=tag)
+    cached = owner_client.get(url, {"page_size": 1}, HTTP_IF_NONE_MATCH=tag)
     assert cached.status_code == 304
     assert cached.content == b""
     assert cached["ETag"] == tag
 
     # A label on the next page changes no row of this one, but the count and the links.
     LabelFactory(project=project, name="zzz")
-    after = client.get(url, {"page_size": 1}, HTTP_IF_NONE_MATCH=tag)
+    after = owner_client.get(url, {"page_size": 1}, HTTP_IF_NONE_MATCH=tag)
     assert after.status_code == 200
     assert after.json()["results"] == first.json()["results"]
     assert after.json()["count"] == 2
     assert after["ETag"] != tag
-    second_page = client.get(url, {"page_size": 1, "page": 2})
+    second_page = owner_client.get(url, {"page_size": 1, "page": 2})
     assert second_page["ETag"] not in (tag, after["ETag"])
 
 
-def test_errors_and_the_browsable_api_carry_no_etag(project, issue, client):
-    assert "ETag" not in client.get(f"/api/v1/issues/{project.key}-999")
-    assert "ETag" not in client.get("/api/v1/issues", {"status": "nonsense"})
+def test_errors_and_the_browsable_api_carry_no_etag(project, issue, owner_client):
+    assert "ETag" not in owner_client.get(f"/api/v1/issues/{project.key}-999")
+    assert "ETag" not in owner_client.get("/api/v1/issues", {"status": "nonsense"})
     # The HTML page is another representation of the same resource: the JSON's strong tag
     # must not name it, so it has none and a 304 never answers for it.
     url = f"/api/v1/projects/{project.key}"
-    tag = client.get(url)["ETag"]
-    html = client.get(url, HTTP_ACCEPT="text/html", HTTP_IF_NONE_MATCH=tag)
+    tag = owner_client.get(url)["ETag"]
+    html = owner_client.get(url, HTTP_ACCEPT="text/html", HTTP_IF_NONE_MATCH=tag)
     assert html.status_code == 200
     assert "ETag" not in html
     assert project.name.encode() in html.content
@@ -176,11 +161,11 @@ def test_errors_and_the_browsable_api_carry_no_etag(project, issue, client):
 
 @pytest.mark.parametrize("precondition", ['"stale"', 'W/"{tag}"', '"{tag}x"'])
 def test_an_issue_patch_with_a_stale_if_match_is_a_412_and_changes_nothing(
-    issue, client, precondition
+    issue, owner_client, precondition
 ):
-    tag = client.get(f"/api/v1/issues/{issue.key}")["ETag"].strip('"')
+    tag = owner_client.get(f"/api/v1/issues/{issue.key}")["ETag"].strip('"')
     before = issue_state(issue)
-    response = client.patch(
+    response = owner_client.patch(
         f"/api/v1/issues/{issue.key}",
         {"title": "Lost update"},
         format="json",
@@ -192,14 +177,14 @@ def test_an_issue_patch_with_a_stale_if_match_is_a_412_and_changes_nothing(
 
 
 def test_an_issue_changed_since_it_was_read_is_a_412(
-    issue, client, client_for, project, member_of
+    issue, owner_client, client_for, project, member_of
 ):
-    tag = client.get(f"/api/v1/issues/{issue.key}")["ETag"]
+    tag = owner_client.get(f"/api/v1/issues/{issue.key}")["ETag"]
     other = client_for(member_of(project, "maintainer"))
     theirs = other.patch(f"/api/v1/issues/{issue.key}", {"title": "Theirs"}, format="json")
     assert theirs.status_code == 200, theirs.content
     before = issue_state(issue)
-    response = client.patch(
+    response = owner_client.patch(
         f"/api/v1/issues/{issue.key}", {"title": "Mine"}, format="json", HTTP_IF_MATCH=tag
     )
     assert response.status_code == 412
@@ -208,15 +193,15 @@ def test_an_issue_changed_since_it_was_read_is_a_412(
 
 
 @pytest.mark.parametrize("precondition", ["current", "listed", "*", None])
-def test_an_issue_patch_with_a_matching_or_no_if_match_proceeds(issue, client, precondition):
-    tag = client.get(f"/api/v1/issues/{issue.key}")["ETag"]
+def test_an_issue_patch_with_a_matching_or_no_if_match_proceeds(issue, owner_client, precondition):
+    tag = owner_client.get(f"/api/v1/issues/{issue.key}")["ETag"]
     headers = {
         "current": {"HTTP_IF_MATCH": tag},
         "listed": {"HTTP_IF_MATCH": f'"nope", {tag}'},
         "*": {"HTTP_IF_MATCH": "*"},
         None: {},
     }[precondition]
-    response = client.patch(
+    response = owner_client.patch(
         f"/api/v1/issues/{issue.key}", {"title": "Kept"}, format="json", **headers
     )
     assert response.status_code == 200, response.content
@@ -224,12 +209,12 @@ def test_an_issue_patch_with_a_matching_or_no_if_match_proceeds(issue, client, p
     assert Issue.objects.get(pk=issue.pk).title == "Kept"
 
 
-def test_a_status_change_with_a_stale_if_match_is_a_412_and_changes_nothing(issue, client):
+def test_a_status_change_with_a_stale_if_match_is_a_412_and_changes_nothing(issue, owner_client):
     url = f"/api/v1/issues/{issue.key}"
-    tag = client.get(url)["ETag"]
-    client.patch(url, {"description": "Edited meanwhile"}, format="json")
+    tag = owner_client.get(url)["ETag"]
+    owner_client.patch(url, {"description": "Edited meanwhile"}, format="json")
     before = issue_state(issue)
-    response = client.post(
+    response = owner_client.post(
         f"{url}/status", {"status": "in_progress"}, format="json", HTTP_IF_MATCH=tag
     )
     assert response.status_code == 412
@@ -238,10 +223,10 @@ def test_a_status_change_with_a_stale_if_match_is_a_412_and_changes_nothing(issu
     assert before[1] == "open"
 
 
-def test_a_status_change_with_the_current_if_match_proceeds(issue, client):
+def test_a_status_change_with_the_current_if_match_proceeds(issue, owner_client):
     url = f"/api/v1/issues/{issue.key}"
-    tag = client.get(url)["ETag"]
-    response = client.post(
+    tag = owner_client.get(url)["ETag"]
+    response = owner_client.post(
         f"{url}/status", {"status": "in_progress"}, format="json", HTTP_IF_MATCH=tag
     )
     assert response.status_code == 200, response.content
@@ -249,7 +234,7 @@ def test_a_status_change_with_the_current_if_match_proceeds(issue, client):
     assert Issue.objects.get(pk=issue.pk).status == "in_progress"
     assert response["ETag"] != tag
     # ... and without If-Match the next step simply proceeds
-    response = client.post(f"{url}/status", {"status": "open"}, format="json")
+    response = owner_client.post(f"{url}/status", {"status": "open"}, format="json")
     assert response.status_code == 200, response.content
     assert Issue.objects.get(pk=issue.pk).status == "open"
 
@@ -270,54 +255,58 @@ def assert_precondition_failed(response, url) -> None:
 @pytest.mark.parametrize(("kind", "method"), WRITES)
 @pytest.mark.parametrize("precondition", ['"stale"', 'W/"{tag}"', '"{tag}x"'])
 def test_a_write_with_a_stale_if_match_is_a_412_and_changes_nothing(
-    urls, client, kind, method, precondition
+    urls, owner_client, kind, method, precondition
 ):
     url = urls[kind]
-    tag = client.get(url)["ETag"].strip('"')
+    tag = owner_client.get(url)["ETag"].strip('"')
     before = database_state()
-    response = write(client, url, kind, method, HTTP_IF_MATCH=precondition.format(tag=tag))
+    response = write(owner_client, url, kind, method, HTTP_IF_MATCH=precondition.format(tag=tag))
     assert_precondition_failed(response, url)
     assert database_state() == before
 
 
 @pytest.mark.parametrize(("kind", "method"), WRITES)
-def test_a_write_to_what_changed_since_it_was_read_is_a_412(urls, client, kind, method):
+def test_a_write_to_what_changed_since_it_was_read_is_a_412(urls, owner_client, kind, method):
     url = urls[kind]
-    tag = client.get(url)["ETag"]
-    meanwhile = write(client, url, kind, "patch")  # someone else's change, without If-Match
+    tag = owner_client.get(url)["ETag"]
+    meanwhile = write(owner_client, url, kind, "patch")  # someone else's change, without If-Match
     assert meanwhile.status_code == 200, meanwhile.content
     before = database_state()
-    response = write(client, url, kind, method, HTTP_IF_MATCH=tag)
+    response = write(owner_client, url, kind, method, HTTP_IF_MATCH=tag)
     assert_precondition_failed(response, url)
     assert database_state() == before
 
 
 @pytest.mark.parametrize(("kind", "method"), WRITES)
 @pytest.mark.parametrize("precondition", ["current", "listed", "*", None])
-def test_a_write_with_a_matching_or_no_if_match_proceeds(urls, client, kind, method, precondition):
+def test_a_write_with_a_matching_or_no_if_match_proceeds(
+    urls, owner_client, kind, method, precondition
+):
     url = urls[kind]
-    tag = client.get(url)["ETag"]
+    tag = owner_client.get(url)["ETag"]
     headers = {
         "current": {"HTTP_IF_MATCH": tag},
         "listed": {"HTTP_IF_MATCH": f'"nope", {tag}'},
         "*": {"HTTP_IF_MATCH": "*"},
         None: {},
     }[precondition]
-    response = write(client, url, kind, method, **headers)
+    response = write(owner_client, url, kind, method, **headers)
     if method == "delete":
         assert response.status_code == 204, response.content
-        assert client.get(url).status_code == 404
+        assert owner_client.get(url).status_code == 404
         return
     assert response.status_code == 200, response.content
     field, value = CHANGES[kind]
     assert response.json()[field] == value
-    assert client.get(url).json()[field] == value
-    assert response["ETag"] == client.get(url)["ETag"] != tag
+    assert owner_client.get(url).json()[field] == value
+    assert response["ETag"] == owner_client.get(url)["ETag"] != tag
 
 
-def test_if_match_is_not_taken_where_it_is_not_offered(project, client):
+def test_if_match_is_not_taken_where_it_is_not_offered(project, owner_client):
     """Archiving offers no If-Match (the schema says so): a stale one is not a 412."""
-    response = client.post(f"/api/v1/projects/{project.key}/archive", HTTP_IF_MATCH='"stale"')
+    response = owner_client.post(
+        f"/api/v1/projects/{project.key}/archive", HTTP_IF_MATCH='"stale"'
+    )
     assert response.status_code == 200, response.content
     assert Project.objects.get(pk=project.pk).archived_at is not None
 
@@ -330,10 +319,10 @@ def post(django_capture_on_commit_callbacks):
     """POST JSON with an Idempotency-Key, running the commit hooks that store the record
     (the test's transaction never commits)."""
 
-    def send(client, url, body, key):
+    def send(owner_client, url, body, key):
         headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(url, body, format="json", **headers)
+            return owner_client.post(url, body, format="json", **headers)
 
     return send
 
@@ -372,11 +361,13 @@ CREATIONS = ["issues", "project_issues", "comments", "projects"]
 
 
 @pytest.mark.parametrize("name", CREATIONS)
-def test_a_retry_with_the_same_key_replays_the_first_response(project, issue, client, post, name):
+def test_a_retry_with_the_same_key_replays_the_first_response(
+    project, issue, owner_client, post, name
+):
     url, body, _, count = creations(project, issue)[name]
     before = count()
-    first = post(client, url, body, "key-1")
-    retry = post(client, url, body, "key-1")
+    first = post(owner_client, url, body, "key-1")
+    retry = post(owner_client, url, body, "key-1")
     assert first.status_code == 201, first.content
     assert "Idempotent-Replayed" not in first
     assert retry.status_code == 201
@@ -386,11 +377,11 @@ def test_a_retry_with_the_same_key_replays_the_first_response(project, issue, cl
 
 
 @pytest.mark.parametrize("name", CREATIONS)
-def test_the_same_key_with_another_body_is_a_422(project, issue, client, post, name):
+def test_the_same_key_with_another_body_is_a_422(project, issue, owner_client, post, name):
     url, body, other, count = creations(project, issue)[name]
-    first = post(client, url, body, "key-2")
+    first = post(owner_client, url, body, "key-2")
     after_first = count()
-    response = post(client, url, other, "key-2")
+    response = post(owner_client, url, other, "key-2")
     assert first.status_code == 201
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
@@ -398,30 +389,30 @@ def test_the_same_key_with_another_body_is_a_422(project, issue, client, post, n
 
 
 @pytest.mark.parametrize("name", CREATIONS)
-def test_without_a_key_each_post_creates(project, issue, client, post, name):
+def test_without_a_key_each_post_creates(project, issue, owner_client, post, name):
     url, body, other, count = creations(project, issue)[name]
     before = count()
-    assert post(client, url, body, None).status_code == 201
-    second = post(client, url, other if name == "projects" else body, None)
+    assert post(owner_client, url, body, None).status_code == 201
+    second = post(owner_client, url, other if name == "projects" else body, None)
     assert second.status_code == 201
     assert "Idempotent-Replayed" not in second
     assert count() == before + 2
 
 
-def test_a_comment_replay_records_one_event(issue, client, post):
+def test_a_comment_replay_records_one_event(issue, owner_client, post):
     url = f"/api/v1/issues/{issue.key}/comments"
     for _ in range(3):
-        post(client, url, {"body": "Only once"}, "comment-key")
+        post(owner_client, url, {"body": "Only once"}, "comment-key")
     assert list(Comment.objects.filter(issue=issue).values_list("body", flat=True)) == [
         "Only once"
     ]
     assert IssueEvent.objects.filter(issue=issue, kind="commented").count() == 1
 
 
-def test_keys_are_per_user(project, issue, client, client_for, member_of, post):
+def test_keys_are_per_user(project, issue, owner_client, client_for, member_of, post):
     url = f"/api/v1/issues/{issue.key}/comments"
     other = client_for(member_of(project, "reporter"))
-    mine = post(client, url, {"body": "Same words"}, "shared-key")
+    mine = post(owner_client, url, {"body": "Same words"}, "shared-key")
     theirs = post(other, url, {"body": "Same words"}, "shared-key")
     assert (mine.status_code, theirs.status_code) == (201, 201)
     assert "Idempotent-Replayed" not in theirs
@@ -429,20 +420,20 @@ def test_keys_are_per_user(project, issue, client, client_for, member_of, post):
     assert Comment.objects.filter(issue=issue, body="Same words").count() == 2
 
 
-def test_a_key_is_bound_to_its_endpoint(project, issue, client, post):
+def test_a_key_is_bound_to_its_endpoint(project, issue, owner_client, post):
     other_issue = IssueFactory(project=project)
     body = {"body": "Same words"}
-    assert post(client, f"/api/v1/issues/{issue.key}/comments", body, "k").status_code == 201
-    response = post(client, f"/api/v1/issues/{other_issue.key}/comments", body, "k")
+    assert post(owner_client, f"/api/v1/issues/{issue.key}/comments", body, "k").status_code == 201
+    response = post(owner_client, f"/api/v1/issues/{other_issue.key}/comments", body, "k")
     assert response.status_code == 422
     assert not Comment.objects.filter(issue=other_issue).exists()
 
 
-def test_a_failed_request_does_not_use_up_its_key(issue, client, post):
+def test_a_failed_request_does_not_use_up_its_key(issue, owner_client, post):
     url = f"/api/v1/issues/{issue.key}/comments"
-    failed = post(client, url, {"body": "   "}, "retry-after-fix")
+    failed = post(owner_client, url, {"body": "   "}, "retry-after-fix")
     assert failed.status_code == 400
-    fixed = post(client, url, {"body": "Now with words"}, "retry-after-fix")
+    fixed = post(owner_client, url, {"body": "Now with words"}, "retry-after-fix")
     assert fixed.status_code == 201
     assert "Idempotent-Replayed" not in fixed
     assert list(Comment.objects.filter(issue=issue).values_list("body", flat=True)) == [
@@ -450,7 +441,7 @@ def test_a_failed_request_does_not_use_up_its_key(issue, client, post):
     ]
 
 
-def test_the_first_response_is_kept_for_24_hours(issue, client, post, monkeypatch):
+def test_the_first_response_is_kept_for_24_hours(issue, owner_client, post, monkeypatch):
     stored = []
     real_set = idempotency.cache.set
 
@@ -459,13 +450,13 @@ def test_the_first_response_is_kept_for_24_hours(issue, client, post, monkeypatc
         return real_set(key, value, timeout, *args, **kwargs)
 
     monkeypatch.setattr(idempotency.cache, "set", spy)
-    post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Kept"}, "ttl-key")
+    post(owner_client, f"/api/v1/issues/{issue.key}/comments", {"body": "Kept"}, "ttl-key")
     assert [timeout for key, timeout in stored if key.startswith("idem:")] == [24 * 3600]
 
 
 @pytest.mark.parametrize("key", ["", "k" * 256])
-def test_an_empty_or_overlong_key_is_a_400(issue, client, post, key):
-    response = post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, key)
+def test_an_empty_or_overlong_key_is_a_400(issue, owner_client, post, key):
+    response = post(owner_client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, key)
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
     assert not Comment.objects.filter(issue=issue).exists()
@@ -486,9 +477,9 @@ def limited(rate: str):
     )
 
 
-def test_authenticated_responses_report_the_rate_limit(issue, client):
-    first = client.get("/api/v1/issues")
-    second = client.get(f"/api/v1/issues/{issue.key}")
+def test_authenticated_responses_report_the_rate_limit(issue, owner_client):
+    first = owner_client.get("/api/v1/issues")
+    second = owner_client.get(f"/api/v1/issues/{issue.key}")
     assert first["RateLimit-Limit"] == second["RateLimit-Limit"] == "10000"
     assert int(first["RateLimit-Remaining"]) == int(second["RateLimit-Remaining"]) + 1
     assert int(second["RateLimit-Remaining"]) == 10000 - 2
@@ -496,13 +487,13 @@ def test_authenticated_responses_report_the_rate_limit(issue, client):
 
 
 @limited("3/min")
-def test_over_the_limit_is_a_429_with_retry_after(issue, client, client_for):
-    answers = [client.get("/api/v1/issues") for _ in range(3)]
+def test_over_the_limit_is_a_429_with_retry_after(issue, owner_client, client_for):
+    answers = [owner_client.get("/api/v1/issues") for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a["RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
     assert {a["RateLimit-Limit"] for a in answers} == {"3"}
 
-    throttled = client.post(
+    throttled = owner_client.post(
         f"/api/v1/issues/{issue.key}/comments", {"body": "Too fast"}, format="json"
     )
     assert throttled.status_code == 429
@@ -533,20 +524,24 @@ def varies_on(response) -> set[str]:
     return {v.strip() for v in response.get("Vary", "").split(",") if v.strip()}
 
 
-def test_api_answers_are_private_and_revalidated(urls, client, api_client, issue, project, post):
+def test_api_answers_are_private_and_revalidated(
+    urls, owner_client, api_client, issue, project, post
+):
     """No shared cache may keep what depends on the caller, and a browser's cache asks
     (If-None-Match) before reusing an answer; each varies on who asks and in what format."""
-    tag = client.get(urls["issue"])["ETag"]
+    tag = owner_client.get(urls["issue"])["ETag"]
     answers = {
-        "list": client.get("/api/v1/issues"),
-        "detail": client.get(urls["project"]),
-        "me": client.get(urls["me"]),
-        "304": client.get(urls["issue"], HTTP_IF_NONE_MATCH=tag),
-        "create": post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, "k"),
-        "replay": post(client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, "k"),
-        "patch": client.patch(urls["label"], {"name": "x"}, format="json"),
-        "412": client.patch(urls["label"], {"name": "y"}, format="json", HTTP_IF_MATCH='"s"'),
-        "404": client.get(f"/api/v1/issues/{project.key}-999"),
+        "list": owner_client.get("/api/v1/issues"),
+        "detail": owner_client.get(urls["project"]),
+        "me": owner_client.get(urls["me"]),
+        "304": owner_client.get(urls["issue"], HTTP_IF_NONE_MATCH=tag),
+        "create": post(owner_client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, "k"),
+        "replay": post(owner_client, f"/api/v1/issues/{issue.key}/comments", {"body": "Hi"}, "k"),
+        "patch": owner_client.patch(urls["label"], {"name": "x"}, format="json"),
+        "412": owner_client.patch(
+            urls["label"], {"name": "y"}, format="json", HTTP_IF_MATCH='"s"'
+        ),
+        "404": owner_client.get(f"/api/v1/issues/{project.key}-999"),
         "401": api_client.get("/api/v1/issues"),
         "unknown path": api_client.get("/api/v1/nothing-here"),
     }
@@ -562,13 +557,13 @@ def test_api_answers_are_private_and_revalidated(urls, client, api_client, issue
         assert {"Accept", "Authorization", "Cookie"} <= varies_on(answer), name
 
 
-def test_pages_the_same_for_everyone_keep_their_own_caching(client, settings):
-    jwks = client.get("/.well-known/jwks.json")
+def test_pages_the_same_for_everyone_keep_their_own_caching(owner_client, settings):
+    jwks = owner_client.get("/.well-known/jwks.json")
     assert jwks["Cache-Control"] == "public, max-age=300"
-    health = client.get("/health")  # Django's never_cache, for the probes
+    health = owner_client.get("/health")  # Django's never_cache, for the probes
     assert directives(health) >= {"no-store", "no-cache", "max-age=0"}
     for page in ("/api/v1/docs/", "/api/v1/schema/"):
-        response = client.get(page)
+        response = owner_client.get(page)
         assert response.status_code == 200
         assert "private" not in directives(response), page
         assert "Authorization" not in varies_on(response), page
@@ -585,26 +580,28 @@ def test_pages_the_same_for_everyone_keep_their_own_caching(client, settings):
 
 
 @override_settings(REQUEST_BODY_MAX_BYTES=300)
-def test_a_body_over_the_limit_is_a_413_and_creates_nothing(project, issue, client):
+def test_a_body_over_the_limit_is_a_413_and_creates_nothing(project, issue, owner_client):
     big = {"project": project.key, "title": "Big", "description": "x" * 400}
-    response = client.post("/api/v1/issues", big, format="json")
+    response = owner_client.post("/api/v1/issues", big, format="json")
     assert response.status_code == 413
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "request_too_large"
     assert "300" in response.json()["detail"]
     assert Issue.objects.filter(project=project).count() == 1
 
-    patch = client.patch(f"/api/v1/issues/{issue.key}", {"description": "y" * 400}, format="json")
+    patch = owner_client.patch(
+        f"/api/v1/issues/{issue.key}", {"description": "y" * 400}, format="json"
+    )
     assert patch.status_code == 413
     assert Issue.objects.get(pk=issue.pk).description == issue.description
 
-    small = client.post("/api/v1/issues", {**big, "description": "x" * 100}, format="json")
+    small = owner_client.post("/api/v1/issues", {**big, "description": "x" * 100}, format="json")
     assert small.status_code == 201, small.content
 
 
 @pytest.mark.parametrize("raw", ['{"title": ', "not json", '{"title": "x",}', "\xff"])
-def test_json_that_does_not_parse_is_a_400_and_creates_nothing(project, issue, client, raw):
-    response = client.post(
+def test_json_that_does_not_parse_is_a_400_and_creates_nothing(project, issue, owner_client, raw):
+    response = owner_client.post(
         f"/api/v1/projects/{project.key}/issues", raw, content_type="application/json"
     )
     assert response.status_code == 400
@@ -612,7 +609,7 @@ def test_json_that_does_not_parse_is_a_400_and_creates_nothing(project, issue, c
     assert response.json()["code"] == "parse_error"
     assert Issue.objects.filter(project=project).count() == 1
 
-    patch = client.patch(f"/api/v1/issues/{issue.key}", raw, content_type="application/json")
+    patch = owner_client.patch(f"/api/v1/issues/{issue.key}", raw, content_type="application/json")
     assert patch.status_code == 400
     assert Issue.objects.get(pk=issue.pk).title == "Original"
 
@@ -620,11 +617,11 @@ def test_json_that_does_not_parse_is_a_400_and_creates_nothing(project, issue, c
 # -- identifiers that are not numbers -----------------------------------------------------
 
 
-def test_identifiers_with_non_ascii_digits_are_not_a_500(project, issue, client):
-    assert client.get("/api/v1/projects/²").status_code == 404
-    assert client.get(f"/api/v1/issues/{project.key}-²").status_code == 404
+def test_identifiers_with_non_ascii_digits_are_not_a_500(project, issue, owner_client):
+    assert owner_client.get("/api/v1/projects/²").status_code == 404
+    assert owner_client.get(f"/api/v1/issues/{project.key}-²").status_code == 404
     LabelFactory(project=project, name="bug")
-    response = client.patch(f"/api/v1/issues/{issue.key}", {"labels": ["²"]}, format="json")
+    response = owner_client.patch(f"/api/v1/issues/{issue.key}", {"labels": ["²"]}, format="json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "labels"
     assert not Issue.objects.get(pk=issue.pk).labels.exists()

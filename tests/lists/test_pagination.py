@@ -39,11 +39,6 @@ def bulk_issues(project, count: int, **fields) -> list[Issue]:
     return created
 
 
-@pytest.fixture
-def owner_client(project, client_for):
-    return client_for(project.created_by)
-
-
 # -- page numbers -------------------------------------------------------------------------
 
 

@@ -30,11 +30,6 @@ def _blocklist_in_the_cache(settings):
 
 
 @pytest.fixture
-def maintainer(project, member_of):
-    return member_of(project, "maintainer")
-
-
-@pytest.fixture
 def api(client_for, maintainer):
     client = client_for(maintainer)
     # The first request caches the blocklist and the user, as a worker has them warm.

@@ -4,151 +4,95 @@ import pytest
 from django.utils import timezone
 
 from projects.models import Membership, Project, Role
-from tests.conftest import CALLERS
 from tests.factories import MembershipFactory, UserFactory
+from tests.matrix import Case, assert_like_missing, check, fill_in, matrix, send
 
 pytestmark = pytest.mark.django_db
 
-OK_FROM = {  # the lowest role that may, per endpoint
-    "viewer": {"viewer", "reporter", "developer", "maintainer", "owner", "site_admin"},
-    "maintainer": {"maintainer", "owner", "site_admin"},
-    "owner": {"owner", "site_admin"},
-}
-
-
-def expected(kind, allowed_from, ok_status, visibility="private"):
-    if kind == "anonymous":
-        return 401
-    if kind == "outsider" and visibility == "internal":
-        kind = "viewer"  # every signed-in user reads internal projects
-    if kind in OK_FROM[allowed_from]:
-        return ok_status
-    if kind == "outsider" and visibility == "private":
-        return 404
-    return 403
-
-
-def snapshot(project):
-    project.refresh_from_db()
-    memberships = sorted(
-        Membership.objects.filter(project=project).values_list("user__username", "role")
-    )
-    return (project.name, project.archived_at, memberships)
-
-
-@pytest.fixture
-def setup(project, caller, client_for):
-    def make(kind, visibility="private"):
-        project.visibility = visibility
-        project.save()
-        target = UserFactory()
-        MembershipFactory(project=project, user=target, role=Role.DEVELOPER)
-        user = caller(project, kind)
-        return client_for(user), user, target
-
-    return make
-
-
-ENDPOINTS = [
-    # (name, method, path, body, lowest role allowed, success status)
-    ("project detail", "get", "/api/v1/projects/{key}", None, "viewer", 200),
-    ("project update", "patch", "/api/v1/projects/{key}", {"name": "Renamed"}, "maintainer", 200),
-    ("project delete", "delete", "/api/v1/projects/{key}", None, "owner", 204),
-    ("archive", "post", "/api/v1/projects/{key}/archive", None, "owner", 200),
-    ("unarchive", "post", "/api/v1/projects/{key}/unarchive", None, "owner", 200),
-    ("permissions", "get", "/api/v1/projects/{key}/permissions/me", None, "viewer", 200),
-    ("member list", "get", "/api/v1/projects/{key}/members", None, "viewer", 200),
-    (
+CASES = [
+    Case("project detail", "get", "/api/v1/projects/{key}"),
+    Case("project update", "patch", "/api/v1/projects/{key}", {"name": "Renamed"}, "maintainer"),
+    Case("project delete", "delete", "/api/v1/projects/{key}", allowed="owner", status=204),
+    Case("archive", "post", "/api/v1/projects/{key}/archive", allowed="owner"),
+    Case("unarchive", "post", "/api/v1/projects/{key}/unarchive", allowed="owner"),
+    Case("permissions", "get", "/api/v1/projects/{key}/permissions/me"),
+    Case("member list", "get", "/api/v1/projects/{key}/members"),
+    Case(
         "member add",
         "post",
         "/api/v1/projects/{key}/members",
         {"username": "{newcomer}", "role": "reporter"},
-        "maintainer",
-        201,
+        allowed="maintainer",
+        status=201,
     ),
-    (
+    Case(
         "member add owner",
         "post",
         "/api/v1/projects/{key}/members",
         {"username": "{newcomer}", "role": "owner"},
-        "owner",
-        201,
+        allowed="owner",
+        status=201,
     ),
-    (
+    Case(
         "member role change",
         "patch",
         "/api/v1/projects/{key}/members/{target}",
         {"role": "reporter"},
-        "maintainer",
-        200,
+        allowed="maintainer",
     ),
-    (
+    Case(
         "owner demotion",
         "patch",
         "/api/v1/projects/{key}/members/{owner}",
         {"role": "developer"},
-        "owner",
-        200,
+        allowed="owner",
     ),
-    (
+    Case(
         "member remove",
         "delete",
         "/api/v1/projects/{key}/members/{target}",
-        None,
-        "maintainer",
-        204,
+        allowed="maintainer",
+        status=204,
     ),
-    ("member detail", "get", "/api/v1/projects/{key}/members/{target}", None, "viewer", 200),
+    Case("member detail", "get", "/api/v1/projects/{key}/members/{target}"),
 ]
 
 
-@pytest.mark.parametrize("visibility", ["private", "internal"])
-@pytest.mark.parametrize("kind", CALLERS)
-@pytest.mark.parametrize(
-    "name,method,path,body,allowed_from,ok_status", ENDPOINTS, ids=[e[0] for e in ENDPOINTS]
-)
-def test_permission_matrix(
-    setup, project, kind, visibility, name, method, path, body, allowed_from, ok_status
-):
-    client, _user, target = setup(kind, visibility)
-    if name == "owner demotion":
+@pytest.fixture
+def world(project, client_as, case, kind, visibility):
+    """The caller's client and the fillings of the case's URL, in a project with a
+    developer (`target`), as the case needs it."""
+    project.visibility = visibility
+    project.save()
+    target = UserFactory()
+    MembershipFactory(project=project, user=target, role=Role.DEVELOPER)
+    _user, client = client_as(project, kind, case.scope)
+    if case.name == "owner demotion":
         # A second owner, so demoting the creator does not hit the last-owner rule.
         MembershipFactory(project=project, role=Role.OWNER)
-    if name == "unarchive":
+    if case.name == "unarchive":
         project.archived_at = timezone.now()
         project.save()
-    newcomer = UserFactory()
-    fill = {
+    return client, {
         "key": project.key,
         "target": target.username,
         "owner": project.created_by.username,
-        "newcomer": newcomer.username,
+        "newcomer": UserFactory().username,
     }
-    url = path.format(**fill)
-    data = {k: v.format(**fill) for k, v in body.items()} if body else None
-    before = snapshot(project)
 
-    response = getattr(client, method)(url, data, format="json")
 
-    want = expected(kind, allowed_from, ok_status, visibility)
-    assert response.status_code == want, response.content
-    if want >= 400:
-        assert response["Content-Type"] == "application/problem+json"
-        assert response.json()["status"] == want
-        if method != "get":
-            assert snapshot(project) == before, "a refused request changed something"
-        if want == 404:
-            # Indistinguishable from a project that does not exist.
-            missing = getattr(client, method)(url.replace(project.key, "NOSUCH"), data, "json")
-            body, missing_body = response.json(), missing.json()
-            assert body.pop("instance") == url
-            missing_body.pop("instance")
-            assert body == missing_body
-            assert project.name not in response.content.decode()
-    elif method == "delete" and "members" not in url:
+@matrix(CASES)
+def test_permission_matrix(world, project, case, kind, visibility):
+    client, fill = world
+    response = check(client, case, kind, visibility, **fill)
+
+    if response.status_code == 404:
+        # Indistinguishable from a project that does not exist.
+        missing = send(client, case, **{**fill, "key": "NOSUCH"}).json()
+        assert_like_missing(response.json(), missing, fill_in(case.path, fill))
+        assert project.name not in response.content.decode()
+    elif case.name == "project delete" and response.status_code == 204:
         assert not Project.objects.filter(pk=project.pk).exists()
-    elif method != "get":
-        assert snapshot(project) != before
 
 
 def test_anyone_may_leave_a_project(project, member_of, client_for):

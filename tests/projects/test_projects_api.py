@@ -142,10 +142,10 @@ def test_project_list_query_count_is_constant(
 @pytest.mark.parametrize(
     "role, allowed, conditional",
     [
-        ("viewer", {"view_project"}, {"leave_project": ["self"]}),
+        ("viewer", {"view_project", "watch"}, {"leave_project": ["self"]}),
         (
             "reporter",
-            {"view_project", "create_issue", "comment"},
+            {"view_project", "create_issue", "comment", "watch"},
             {
                 "leave_project": ["self"],
                 "edit_issue_text": ["reporter"],
@@ -165,6 +165,7 @@ def test_project_list_query_count_is_constant(
                 "edit_issue_text",
                 "reopen_issue",
                 "comment",
+                "watch",
             },
             {
                 "leave_project": ["self"],
@@ -208,6 +209,7 @@ def test_permissions_me_on_an_archived_project(project, client_for):
         "view_webhooks",
         "archive_project",
         "delete_project",
+        "watch",
     }
 
 
@@ -215,7 +217,11 @@ def test_outsider_of_internal_project_acts_as_viewer(client_for):
     project = ProjectFactory(visibility="internal")
     body = client_for(UserFactory()).get(f"/api/v1/projects/{project.key}/permissions/me").json()
     # Not a member: nothing to leave.
-    assert body == {"role": "viewer", "actions": ["view_project"], "conditional_actions": {}}
+    assert body == {
+        "role": "viewer",
+        "actions": ["view_project", "watch"],
+        "conditional_actions": {},
+    }
 
 
 def test_archive_and_unarchive(project, client_for):

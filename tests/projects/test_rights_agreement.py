@@ -1,4 +1,5 @@
-"""What `/permissions/me` reports is what the endpoints do.
+"""What `/permissions/me` reports is what the endpoints do, and what the site-level rights
+say (outside projects) too.
 
 Every action of the rights table (projects/rights.py) is tried by every kind of caller,
 standing in every relation to the object that matters for it (the issue's reporter or
@@ -14,11 +15,16 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.callers import Caller
+from accounts.pats import SCOPES
+from accounts.services import pat_create
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
+from notifications.models import IssueSubscription
 from projects.models import Membership, Project, Role
-from projects.rights import RIGHTS, Relation
+from projects.rights import RIGHTS, SITE_RIGHTS, Relation, site_refusal
 from tests.factories import (
     CommentFactory,
     IssueFactory,
@@ -132,6 +138,7 @@ PROBES = {
         f"{P(s)}/webhooks",
         {"url": "https://8.8.8.8/hook", "description": "CI"},
     ),
+    "watch": lambda s: ("put", f"{I(s)}/subscription", None),
 }
 
 
@@ -219,6 +226,7 @@ def snapshot():
         Webhook.objects.count(),
         Export.objects.count(),
         Import.objects.count(),
+        IssueSubscription.objects.count(),
     )
 
 
@@ -252,3 +260,74 @@ def test_permissions_me_agrees_with_the_endpoint(client_for, action, caller, rel
     else:
         assert response.status_code == (404 if caller == "stranger" else 403), context
         assert snapshot() == before, context
+
+
+# -- the site-level part of the table (accounts/rights.py) ---------------------------------
+#
+# Outside projects no role decides, only the credentials: a password (here a JWT), a
+# personal access token with every scope, one with only `read`, and one with every scope
+# but limited to a project. Each tries every site-level action; the table's answer
+# (site_refusal) says whether the endpoint takes it, and a refusal changes nothing.
+
+SITE_CALLERS = ["password", "token", "read_token", "limited_token"]
+
+# action -> the request that takes it: (user, refresh token) -> (method, url, body).
+SITE_PROBES = {
+    "create_project": lambda user, refresh: (
+        "post",
+        "/api/v1/projects",
+        {"key": "NEWKEY", "name": "New"},
+    ),
+    "manage_tokens": lambda user, refresh: ("get", "/api/v1/me/tokens", None),
+    "view_account": lambda user, refresh: ("get", "/api/v1/me", None),
+    "edit_account": lambda user, refresh: ("patch", "/api/v1/me", {"display_name": "Renamed"}),
+    "change_email": lambda user, refresh: ("patch", "/api/v1/me", {"email": "new@example.com"}),
+    "read_events": lambda user, refresh: ("get", "/api/v1/events", None),
+    "sign_out": lambda user, refresh: ("post", "/api/v1/auth/logout", {"refresh_token": refresh}),
+    "notifications": lambda user, refresh: ("get", "/api/v1/me/notifications", None),
+}
+
+
+def site_snapshot(user):
+    user.refresh_from_db()
+    return (
+        list(Project.objects.order_by("pk").values_list("key", flat=True)),
+        (user.display_name, user.email),
+        user.personal_tokens.filter(revoked_at=None).count(),
+        user.token_families.filter(revoked_at=None).count(),
+    )
+
+
+def test_every_site_action_has_a_probe():
+    assert set(SITE_PROBES) == set(SITE_RIGHTS)
+
+
+@pytest.mark.parametrize("caller", SITE_CALLERS)
+@pytest.mark.parametrize("action", SITE_RIGHTS)
+def test_the_site_rights_agree_with_the_endpoints(client_for, action, caller):
+    project = ProjectFactory(visibility="private")
+    user = UserFactory()
+    MembershipFactory(project=project, user=user, role=Role.OWNER)
+    client = client_for(user)  # signed in with a password: a token pair
+    refresh = str(client.token_pair.refresh)
+    token = None
+    if caller != "password":
+        scopes = ["read"] if caller == "read_token" else list(SCOPES)
+        limited = [project] if caller == "limited_token" else None
+        token, secret = pat_create(user=user, name="probe", scopes=scopes, projects=limited)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    promised = site_refusal(Caller(user, token), action) is None
+
+    method, url, data = SITE_PROBES[action](user, refresh)
+    before = site_snapshot(user)
+    response = getattr(client, method)(url, data, format="json")
+
+    context = (action, caller, response.status_code, response.content[:300])
+    if promised:
+        assert 200 <= response.status_code < 300, context
+        if method != "get":
+            assert site_snapshot(user) != before, context
+    else:
+        assert response.status_code == 403, context
+        assert site_snapshot(user) == before, context

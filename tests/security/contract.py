@@ -6,11 +6,11 @@ import jsonschema
 from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 
-from accounts.pats import pat_create
+from accounts.services import pat_create
 from events.outbox import event_emit
 from projects.models import Role
 from projects.services import bot_create
-from tests.factories import CommentFactory, IssueFactory, LabelFactory
+from tests.factories import CommentFactory, IssueFactory, LabelFactory, ThreadFactory
 from transfers.models import Import
 from transfers.services import export_create
 from webhooks import services as webhooks
@@ -48,6 +48,7 @@ def url_filler(project, owner, member):
     bot_token, _ = pat_create(user=bot, name="contract", scopes=["read"], projects=[project])
     export = export_create(project=project, requested_by=owner, format="csv", filters={})
     imported = Import.objects.create(project=project, requested_by=owner, format="csv")
+    thread = ThreadFactory(user=owner, issue=issue)  # notifications
 
     def fill(path: str) -> str:
         under_bots = "/bots/" in path
@@ -62,6 +63,7 @@ def url_filler(project, owner, member):
             "token_id": bot_token.pk if under_bots else own_token.pk,
             "export_id": export.pk,
             "import_id": imported.pk,
+            "thread_id": thread.pk,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

@@ -95,7 +95,11 @@ def _stranger_key(owner, tmp_path):
     return _sign(_claims(owner), private_pem=stranger.private_pem)
 
 
-NOW = int(timezone.now().timestamp())
+def _now() -> int:
+    # When the token is made, not when the module was collected: a long run outlasts minutes.
+    return int(timezone.now().timestamp())
+
+
 FORGERIES = {
     "alg none": lambda owner, **_: (
         f"{_segment({'alg': 'none', 'kid': settings.SIGNING_KEYS.current_kid})}."
@@ -103,9 +107,13 @@ FORGERIES = {
     ),
     "HS256 signed with the public key": lambda owner, **_: _hs256_with_public_key(owner),
     "tampered payload": lambda owner, other, **_: _tampered(owner, other),
-    "expired": lambda owner, **_: _sign(_claims(owner, iat=NOW - 3600, exp=NOW - 60)),
-    "not yet valid (nbf)": lambda owner, **_: _sign(_claims(owner, nbf=NOW + 600, exp=NOW + 900)),
-    "issued in the future": lambda owner, **_: _sign(_claims(owner, iat=NOW + 600, exp=NOW + 900)),
+    "expired": lambda owner, **_: _sign(_claims(owner, iat=_now() - 3600, exp=_now() - 60)),
+    "not yet valid (nbf)": lambda owner, **_: _sign(
+        _claims(owner, nbf=_now() + 600, exp=_now() + 900)
+    ),
+    "issued in the future": lambda owner, **_: _sign(
+        _claims(owner, iat=_now() + 600, exp=_now() + 900)
+    ),
     "wrong issuer": lambda owner, **_: _sign(_claims(owner, iss="someone-else")),
     "wrong audience": lambda owner, **_: _sign(_claims(owner, aud="another-api")),
     "unknown kid": lambda owner, **_: _sign(_claims(owner), headers={"kid": "not-ours"}),

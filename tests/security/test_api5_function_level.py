@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, Label
+from notifications.models import IssueSubscription, ProjectSubscription
 from projects.models import Membership, Project, Role
 from projects.rights import RIGHTS
 from tests.factories import (
@@ -189,6 +190,10 @@ REQUESTS = {
         ),
     ],
     "view_imports": [("get", lambda s: f"/api/v1/imports/{s.imp.pk}", None)],
+    "watch": [
+        ("put", lambda s: f"/api/v1/issues/{s.issue.key}/subscription", None),
+        ("put", lambda s: f"{P(s)}/subscription", lambda s: {"level": "new_issues"}),
+    ],
 }
 CASES = [
     (action, index) for action, requests in REQUESTS.items() for index in range(len(requests))
@@ -210,6 +215,7 @@ def snapshot():
         Webhook.objects.count(),
         Export.objects.count(),
         Import.objects.count(),
+        IssueSubscription.objects.count() + ProjectSubscription.objects.count(),
     )
 
 
@@ -288,6 +294,7 @@ def test_an_archived_project_refuses_every_write_but_unarchiving_and_deleting(
         "view_webhooks",
         "export_issues",
         "view_imports",
+        "watch",
     ):
         assert 200 <= response.status_code < 300
         return

@@ -12,15 +12,9 @@ from issues.models import Issue, IssueEvent
 from projects.models import Membership, Project, Role
 from projects.services import project_delete
 from tests.factories import CommentFactory, IssueFactory, LabelFactory, ProjectFactory
-from tests.security.contract import assert_conforms, generate_schema, operation
+from tests.security.contract import assert_conforms, operation
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        return generate_schema()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from accounts.pats import pat_create, pat_revoke
+from accounts.services import pat_create, pat_revoke
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.models import PersonalAccessToken, TokenEvent
-from accounts.pats import pat_create
+from accounts.services import pat_create
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def maintainer(project, member_of):
-    return member_of(project, "maintainer")
-
-
-@pytest.fixture
 def bot(project, maintainer, client_for):
     response = client_for(maintainer).post(
         f"/api/v1/projects/{project.key}/bots", {"name": "ci", "role": "reporter"}, format="json"

@@ -3,50 +3,80 @@ endpoints: the right scope is enough, every other scope together is not (403 nam
 missing one), and a project outside the list is a 404 as if it did not exist. A refusal
 changes nothing."""
 
-from dataclasses import dataclass
-
 import pytest
 
 from accounts.pats import SCOPES, scopes_effective
 from issues.models import Issue
 from projects.models import Role
 from tests.factories import IssueFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.matrix import Case, check, matrix, send, token_scopes
 from tests.state import database_state
 
 pytestmark = pytest.mark.django_db
 
-
-@dataclass(frozen=True)
-class Case:
-    scope: str
-    method: str
-    path: str  # {key}: the project's key, {issue}: an issue of it
-    body: dict | None = None
-
-    def __str__(self):
-        return f"{self.method} {self.path}"
-
-
-CASES = [
-    Case("read", "get", "/api/v1/projects/{key}"),
-    Case("read", "get", "/api/v1/projects/{key}/issues"),
-    Case("read", "get", "/api/v1/issues/{issue}/comments"),
-    Case("projects:admin", "patch", "/api/v1/projects/{key}", {"name": "Renamed"}),
-    Case("projects:admin", "post", "/api/v1/projects/{key}/archive"),
-    Case("issues:write", "post", "/api/v1/projects/{key}/issues", {"title": "From a script"}),
-    Case("issues:write", "patch", "/api/v1/issues/{issue}", {"title": "Edited"}),
-    Case("issues:write", "post", "/api/v1/projects/{key}/labels", {"name": "ci"}),
-    Case("comments:write", "post", "/api/v1/issues/{issue}/comments", {"body": "Built."}),
-    Case("members:write", "post", "/api/v1/projects/{key}/members", {"role": "viewer"}),
-    Case("members:write", "post", "/api/v1/projects/{key}/bots", {"name": "ci", "role": "viewer"}),
-    Case("webhooks:admin", "get", "/api/v1/projects/{key}/webhooks"),
+CASES = [  # {key}: the project's key, {issue}: an issue of it
+    Case("project", "get", "/api/v1/projects/{key}", scope="read"),
+    Case("issues", "get", "/api/v1/projects/{key}/issues", scope="read"),
+    Case("comments", "get", "/api/v1/issues/{issue}/comments", scope="read"),
+    Case(
+        "project edit",
+        "patch",
+        "/api/v1/projects/{key}",
+        {"name": "Renamed"},
+        scope="projects:admin",
+    ),
+    Case("archive", "post", "/api/v1/projects/{key}/archive", scope="projects:admin"),
+    Case(
+        "issue create",
+        "post",
+        "/api/v1/projects/{key}/issues",
+        {"title": "From a script"},
+        status=201,
+        scope="issues:write",
+    ),
+    Case(
+        "issue edit", "patch", "/api/v1/issues/{issue}", {"title": "Edited"}, scope="issues:write"
+    ),
+    Case(
+        "label create",
+        "post",
+        "/api/v1/projects/{key}/labels",
+        {"name": "ci"},
+        status=201,
+        scope="issues:write",
+    ),
+    Case(
+        "comment",
+        "post",
+        "/api/v1/issues/{issue}/comments",
+        {"body": "Built."},
+        status=201,
+        scope="comments:write",
+    ),
+    Case(
+        "member add",
+        "post",
+        "/api/v1/projects/{key}/members",
+        {"username": "{newcomer}", "role": "viewer"},
+        status=201,
+        scope="members:write",
+    ),
+    Case(
+        "bot create",
+        "post",
+        "/api/v1/projects/{key}/bots",
+        {"name": "ci", "role": "viewer"},
+        status=201,
+        scope="members:write",
+    ),
+    Case("webhooks", "get", "/api/v1/projects/{key}/webhooks", scope="webhooks:admin"),
 ]
 
 
 @pytest.fixture
 def setup(pat_client):
-    """An owner of two projects, and a way to call `case` on either with a token limited
-    to the first."""
+    """An owner of two projects, and a way to get a client with a token limited to the
+    first, and the fillings of a case's URL in either."""
     owner = UserFactory()
     inside, outside = ProjectFactory(visibility="private"), ProjectFactory(visibility="private")
     issues = {}
@@ -55,49 +85,38 @@ def setup(pat_client):
         issues[project] = IssueFactory(project=project, reporter=owner)
     newcomer = UserFactory()
 
-    def call(case, scopes, project):
-        client = pat_client(owner, scopes, projects=[inside])
-        body = dict(case.body or {})
-        if "members" in case.path:
-            body["username"] = newcomer.username
-        path = case.path.format(key=project.key, issue=issues[project].key)
-        return getattr(client, case.method)(path, body or None, format="json")
+    def client(scopes):
+        return pat_client(owner, scopes, projects=[inside])
 
-    return call, inside, outside
+    def fill(project):
+        return {"key": project.key, "issue": issues[project].key, "newcomer": newcomer.username}
+
+    return client, fill, inside, outside
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_the_scope_alone_is_enough(setup, case):
-    call, inside, _ = setup
+# A token with the case's scope alone is enough; one with every other scope together is
+# not: a 403 naming the missing one.
+@matrix(CASES, callers=[], visibilities=["private"])
+def test_the_scope_is_enough_and_needed(setup, case, kind, visibility):
+    client, fill, inside, _ = setup
+    scopes = token_scopes(kind, case.scope)
+    assert (case.scope in scopes_effective(scopes)) == (kind == "token")
 
-    response = call(case, [case.scope], inside)
+    response = check(client(scopes), case, kind, visibility, **fill(inside))
 
-    assert response.status_code in (200, 201), response.json()
-    if case.method == "post" and response.status_code == 201:
+    if kind == "token_without_scope":
+        assert response.json()["detail"] == f"This token lacks the `{case.scope}` scope."
+        assert response.json()["code"] == "missing_scope"
+    elif case.method == "post" and response.status_code == 201:
         assert response.json()  # something was created and shown
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.scope != "read"], ids=str)
-def test_every_other_scope_is_not_enough(setup, case):
-    call, inside, _ = setup
-    others = sorted(set(SCOPES) - {case.scope})
-    assert case.scope not in scopes_effective(others)
-    before = database_state()
-
-    response = call(case, others, inside)
-
-    assert response.status_code == 403, response.json()
-    assert response.json()["detail"] == f"This token lacks the `{case.scope}` scope."
-    assert response.json()["code"] == "missing_scope"
-    assert database_state() == before
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_a_project_outside_the_list_does_not_exist(setup, case):
-    call, _, outside = setup
+    client, fill, _, outside = setup
     before = database_state()
 
-    response = call(case, list(SCOPES), outside)
+    response = send(client(list(SCOPES)), case, **fill(outside))
 
     assert response.status_code == 404, response.json()
     assert response.json()["code"] == "not_found"
@@ -105,7 +124,7 @@ def test_a_project_outside_the_list_does_not_exist(setup, case):
 
 
 def test_lists_and_search_show_only_the_listed_projects(setup, pat_client):
-    _, inside, _ = setup
+    _, _, inside, _ = setup
     owner = inside.memberships.get().user
     client = pat_client(owner, ["read"], projects=[inside])
 
@@ -117,7 +136,7 @@ def test_lists_and_search_show_only_the_listed_projects(setup, pat_client):
 
 
 def test_an_unlimited_token_sees_every_project_of_its_user(setup, pat_client):
-    _, inside, outside = setup
+    _, _, inside, outside = setup
     owner = inside.memberships.get().user
     client = pat_client(owner, ["read"])
 

@@ -4,7 +4,8 @@ import pytest
 from django.db import transaction
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from tests.conftest import CALLERS
+from tests.matrix import CALLERS, Case, check, matrix
+from tests.state import database_state
 from webhooks import services
 from webhooks.models import Delivery, Webhook
 
@@ -144,30 +145,24 @@ def test_list_query_counts_are_constant(
 
 # --- who may ------------------------------------------------------------------------------
 
-ALLOWED = {"maintainer", "owner", "site_admin"}
-
-
-def expected(kind, ok_status, visibility):
-    if kind == "anonymous":
-        return 401
-    if kind in ALLOWED:
-        return ok_status
-    if kind == "outsider" and visibility == "private":
-        return 404
-    return 403
-
-
-ENDPOINTS = [
-    ("get", "", None, 200),
-    ("post", "", {"url": "{receiver}"}, 201),
-    ("get", "{webhook}", None, 200),
-    ("patch", "{webhook}", {"description": "changed"}, 200),
-    ("delete", "{webhook}", None, 204),
-    ("post", "{webhook}/ping", None, 200),
-    ("post", "{webhook}/rotate-secret", None, 200),
-    ("get", "{webhook}/deliveries", None, 200),
-    ("get", "{webhook}/deliveries/{delivery}", None, 200),
-    ("post", "{webhook}/deliveries/{delivery}/redeliver", None, 202),
+HOOKS = "/api/v1/projects/{key}/webhooks"
+CASES = [
+    Case("list", "get", HOOKS, allowed="maintainer"),
+    Case("create", "post", HOOKS, {"url": "{receiver}"}, allowed="maintainer", status=201),
+    Case("detail", "get", f"{HOOKS}/{{webhook}}", allowed="maintainer"),
+    Case("update", "patch", f"{HOOKS}/{{webhook}}", {"description": "changed"}, "maintainer"),
+    Case("delete", "delete", f"{HOOKS}/{{webhook}}", allowed="maintainer", status=204),
+    Case("ping", "post", f"{HOOKS}/{{webhook}}/ping", allowed="maintainer"),
+    Case("rotate secret", "post", f"{HOOKS}/{{webhook}}/rotate-secret", allowed="maintainer"),
+    Case("deliveries", "get", f"{HOOKS}/{{webhook}}/deliveries", allowed="maintainer"),
+    Case("delivery", "get", f"{HOOKS}/{{webhook}}/deliveries/{{delivery}}", allowed="maintainer"),
+    Case(
+        "redeliver",
+        "post",
+        f"{HOOKS}/{{webhook}}/deliveries/{{delivery}}/redeliver",
+        allowed="maintainer",
+        status=202,
+    ),
 ]
 
 
@@ -179,29 +174,27 @@ def snapshot(project):
 
 
 # Every caller kind in a private project; in an internal one, the outsider (a viewer there).
-MATRIX = [(kind, "private") for kind in CALLERS] + [("outsider", "internal")]
-
-
-@pytest.mark.parametrize(("kind", "visibility"), MATRIX)
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e[0]} {e[1]}")
-def test_permission_matrix(
-    project, webhook, receiver, caller, client_for, kind, endpoint, visibility
-):
-    method, path, body, ok = endpoint
+@matrix(CASES, callers=[(kind, "private") for kind in CALLERS] + [("outsider", "internal")])
+def test_permission_matrix(project, webhook, receiver, client_as, case, kind, visibility):
     project.visibility = visibility
     project.save()
     (delivery_id,) = services.event_relay(event_id=emit(project).pk)
     with transaction.atomic():
         Delivery.objects.filter(pk=delivery_id).update(status="failed", next_attempt_at=None)
-    filled = path.format(webhook=webhook.pk, delivery=delivery_id)
-    if body:
-        body = {k: v.format(receiver=receiver.url) for k, v in body.items()}
-    before = snapshot(project)
-    client = client_for(caller(project, kind))
-    response = getattr(client, method)(hooks_url(project, filled).rstrip("/"), body, format="json")
-    assert response.status_code == expected(kind, ok, visibility), response.content
-    if response.status_code >= 400:
-        assert snapshot(project) == before
-        assert receiver.requests == []
-    elif method != "get":
-        assert snapshot(project) != before or receiver.requests
+    _user, client = client_as(project, kind, case.scope)
+    fill = {
+        "key": project.key,
+        "webhook": webhook.pk,
+        "delivery": delivery_id,
+        "receiver": receiver.url,
+    }
+
+    # What a refusal must not change includes what the receiver was sent.
+    check(
+        client,
+        case,
+        kind,
+        visibility,
+        state=lambda: (database_state(), snapshot(project), list(receiver.requests)),
+        **fill,
+    )

@@ -2,15 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from demo.data import (
-    DEMO_ADMIN,
-    DEMO_PASSWORD,
-    DEMO_USERS,
-    DemoConflict,
-    demo_issues_bulk,
-    demo_projects,
-    demo_seed,
-)
+from demo.data import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
+from demo.services import DemoConflict, demo_issues_bulk, demo_projects, demo_seed
 from projects.models import Project
 
 

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from .ports import free_port
+
 BINARY_PATHS = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 
 
@@ -25,18 +27,12 @@ def binary() -> str | None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PgBouncer:
     """PgBouncer in `folder` (created), pooling transactions to `server_url`'s server."""
 
     def __init__(self, folder: Path, server_url: str, pool_size: int = 4, clients: int = 200):
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self.server = urlsplit(server_url)
         self.process = None
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,127 @@
+"""An issue as clients read it, and its labels: the one place their JSON is built.
+
+The API (IssueSerializer, the lists' rows in issues/serializers.py, LabelSerializer), the
+events' payloads (issues/services.py) and the benchmark's references (bench/views.py and
+bench/bare.py) all build it here. An issue is built from a row of plain values (the
+ISSUE_ROW_FIELDS a list reads with `.values()`, or `issue_row()` of an instance), its
+labels and a function giving an issue's URL from its key (api.links.detail_urls): lists
+render 50 issues with four nested objects each, and DRF's field-by-field machinery cost
+more than the database. The serializers' declared fields still describe the schema, and
+tests/perf/test_issue_representation.py keeps this equal to what they would give.
+
+Nothing here needs Django's settings: bench/bare.py, a WSGI app without Django, renders
+with it too.
+"""
+
+from accounts.representation import USER_SUMMARY_FIELDS, user_summary
+from api.links import detail_url, detail_urls
+from api.representation import utc_iso
+
+from .choices import Priority
+
+ISSUE_URL = "issue-detail"  # the route of an issue's address, by key
+# The issue's own columns its representation shows, as `.values()` names them.
+ISSUE_COLUMNS = (
+    "id",
+    "project_id",
+    "number",
+    "title",
+    "description",
+    "type",
+    "priority",
+    "status",
+    "resolution",
+    "due_date",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+    "closed_at",
+)
+PEOPLE = ("reporter", "assignee")
+# What an issue's representation reads per issue, besides its labels: its columns and the
+# few of its project and people it shows.
+ISSUE_ROW_FIELDS = (
+    *ISSUE_COLUMNS,
+    "project__key",
+    "project__name",
+    *(f"{who}__{name}" for who in PEOPLE for name in USER_SUMMARY_FIELDS),
+)
+
+
+def issue_data(row: dict, labels: list[dict], url) -> dict:
+    """An issue's representation from its row (ISSUE_ROW_FIELDS), its labels (each a
+    label_summary, by name) and `url`, which gives an issue's address from its key."""
+    key = f"{row['project__key']}-{row['number']}"
+    return {
+        "id": row["id"],
+        "url": url(key),
+        "key": key,
+        "number": row["number"],
+        "project": {
+            "id": row["project_id"],
+            "key": row["project__key"],
+            "name": row["project__name"],
+        },
+        "title": row["title"],
+        "description": row["description"],
+        "type": row["type"],
+        "priority": Priority(row["priority"]).label,
+        "status": row["status"],
+        "resolution": row["resolution"] or None,
+        "reporter": _person(row, "reporter"),
+        "assignee": _person(row, "assignee"),
+        "labels": labels,
+        "due_date": row["due_date"].isoformat() if row["due_date"] else None,
+        "created_at": utc_iso(row["created_at"]),
+        "updated_at": utc_iso(row["updated_at"]),
+        "resolved_at": utc_iso(row["resolved_at"]),
+        "closed_at": utc_iso(row["closed_at"]),
+    }
+
+
+def _person(row: dict, who: str) -> dict | None:
+    """user_summary of the row's reporter or assignee (None for none)."""
+    if row[f"{who}__id"] is None:
+        return None
+    return {name: row[f"{who}__{name}"] for name in USER_SUMMARY_FIELDS}
+
+
+def issue_row(issue) -> dict:
+    """An issue read with its project and people, as the row issue_data takes."""
+    row = {name: getattr(issue, name) for name in ISSUE_COLUMNS}
+    row |= {"project__key": issue.project.key, "project__name": issue.project.name}
+    for who in PEOPLE:
+        person = user_summary(getattr(issue, who)) or dict.fromkeys(USER_SUMMARY_FIELDS)
+        row |= {f"{who}__{name}": value for name, value in person.items()}
+    return row
+
+
+def issue_labels(issue) -> list[dict]:
+    """The issue's labels by name: those prefetched into a list (issues.selectors), or read."""
+    labels = getattr(issue, "prefetched_labels", None)
+    if labels is None:
+        labels = issue.labels.all()
+    return [label_summary(label) for label in labels]
+
+
+def issue_representation(issue, request=None) -> dict:
+    """An issue as its GET answers it; without a request (an event's payload) its `url` is
+    a path."""
+    return issue_data(issue_row(issue), issue_labels(issue), detail_urls(ISSUE_URL, request))
+
+
+def label_summary(label) -> dict:
+    """A label as an issue shows it."""
+    return {"id": label.id, "name": label.name, "color": label.color}
+
+
+def label_data(label, request=None) -> dict:
+    """A label as its GET answers it (with its project, for its `url`)."""
+    return {
+        "id": label.id,
+        "url": detail_url("label-detail", label.project.key, label.pk, request=request),
+        "name": label.name,
+        "color": label.color,
+        "description": label.description,
+        "created_at": utc_iso(label.created_at),
+    }
