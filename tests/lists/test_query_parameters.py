@@ -150,7 +150,11 @@ def test_a_method_the_endpoint_lacks_is_a_405_whatever_its_query(owner_client, p
         ("/api/v1/issues", "type", "bug, feature, task"),
         ("/api/v1/issues", "is_open", "true, false"),
         ("/api/v1/projects/{project}/issues", "resolution", RESOLUTIONS),
-        ("/api/v1/issues/{issue}/events", "kind", "created, transitioned, changed, commented"),
+        (
+            "/api/v1/issues/{issue}/events",
+            "kind",
+            "created, transitioned, changed, commented, imported",
+        ),
         ("/api/v1/projects", "visibility", "private, internal"),
         ("/api/v1/projects", "role", ROLES),
         ("/api/v1/projects", "archived", "true, false"),

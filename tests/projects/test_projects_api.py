@@ -142,10 +142,14 @@ def test_project_list_query_count_is_constant(
 @pytest.mark.parametrize(
     "role, allowed, conditional",
     [
-        ("viewer", {"view_project", "watch"}, {"leave_project": ["self"]}),
+        (
+            "viewer",
+            {"view_project", "watch", "export_issues"},
+            {"leave_project": ["self"], "view_export": ["requester"]},
+        ),
         (
             "reporter",
-            {"view_project", "create_issue", "comment", "watch"},
+            {"view_project", "create_issue", "comment", "watch", "export_issues"},
             {
                 "leave_project": ["self"],
                 "edit_issue_text": ["reporter"],
@@ -153,6 +157,7 @@ def test_project_list_query_count_is_constant(
                 "reopen_issue": ["reporter"],
                 "edit_comment": ["author"],
                 "delete_comment": ["author"],
+                "view_export": ["requester"],
             },
         ),
         (
@@ -166,6 +171,7 @@ def test_project_list_query_count_is_constant(
                 "reopen_issue",
                 "comment",
                 "watch",
+                "export_issues",
             },
             {
                 "leave_project": ["self"],
@@ -177,6 +183,7 @@ def test_project_list_query_count_is_constant(
                 "close_issue": ["reporter"],
                 "edit_comment": ["author"],
                 "delete_comment": ["author"],
+                "view_export": ["requester"],
             },
         ),
         (
@@ -210,6 +217,9 @@ def test_permissions_me_on_an_archived_project(project, client_for):
         "archive_project",
         "delete_project",
         "watch",
+        "export_issues",
+        "view_export",
+        "view_imports",
     }
 
 
@@ -219,8 +229,8 @@ def test_outsider_of_internal_project_acts_as_viewer(client_for):
     # Not a member: nothing to leave.
     assert body == {
         "role": "viewer",
-        "actions": ["view_project", "watch"],
-        "conditional_actions": {},
+        "actions": ["view_project", "export_issues", "watch"],
+        "conditional_actions": {"view_export": ["requester"]},
     }
 
 

@@ -4,7 +4,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from issues import services as issues
 from projects.models import Role
 from tests.factories import LabelFactory, MembershipFactory, UserFactory
-from tests.tokens.conftest import pat_client  # noqa: F401 - the token fixture, shared
 
 
 @pytest.fixture(autouse=True)
