@@ -250,7 +250,7 @@ def test_an_imported_issue_costs_a_fixed_number_of_statements(
         imp.refresh_from_db()
         assert imp.created == issues
 
-    with django_assert_max_num_queries(20 + 9 * 10):
+    with django_assert_max_num_queries(21 + 9 * 10):
         run(10)
-    with django_assert_max_num_queries(20 + 9 * 50):
+    with django_assert_max_num_queries(21 + 9 * 50):
         run(50)
