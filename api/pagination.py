@@ -296,6 +296,11 @@ class KeysetCursorPagination(RowReaderMixin, pagination.BasePagination):
         bound = Q(**{f"{first}__{'lte' if descending != reverse else 'gte'}": first_value})
         return bound & reduce(or_, steps)
 
+    def check_query(self, request) -> None:
+        """Refuse, as a page would, a page size or cursor that is no good, without reading."""
+        page_size_from(request)
+        self._decode(request.query_params.get(self.cursor_query_param, ""))
+
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.page_size = page_size_from(request)

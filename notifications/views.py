@@ -162,6 +162,9 @@ class InboxViewSet(
             header = request.headers.get("If-None-Match", "")
             json = getattr(request.accepted_renderer, "format", None) == "json"
             if header and json:
+                # A query the list would refuse is that 400, never a 304.
+                self.filter_queryset(self.get_queryset())
+                self.paginator.check_query(request)
                 self.etag = self.inbox_etag(request)
                 self.not_modified = none_match(header, self.etag)
                 if self.not_modified:
@@ -248,6 +251,10 @@ class SubscriptionMixin:
     pagination_class = None
     filter_backends = []
 
+    def get_object(self):
+        # What the subscription is to; DRF's OPTIONS asks for it to describe PUT.
+        return self.get_subject()
+
 
 @extend_schema_view(
     retrieve=extend_schema(
@@ -278,6 +285,8 @@ class IssueSubscriptionViewSet(SubscriptionMixin, StrictQueryMixin, viewsets.Gen
 
     def get_project(self):
         return self.get_issue().project
+
+    get_subject = get_issue
 
     def answer(self):
         subscribed, reason = selectors.issue_subscription(self.request.user, self.get_issue())
@@ -315,6 +324,9 @@ class ProjectSubscriptionViewSet(
     SubscriptionMixin, StrictQueryMixin, ProjectScopedMixin, viewsets.GenericViewSet
 ):
     serializer_class = ProjectSubscriptionSerializer
+
+    def get_subject(self):
+        return self.get_project()
 
     def answer(self):
         level = selectors.project_subscription(self.request.user, self.get_project())

@@ -162,6 +162,11 @@ include-name = [
   # future, which depends on the clock.
   "GET /api/v1/me/notifications",
   "POST /api/v1/me/notifications/mark-read",
+  # An export's filters name users and labels, as the issue list's query does.
+  "POST /api/v1/projects/{project_key}/exports",
+  # An import is judged by its file's content (UTF-8, the format's syntax, each record's
+  # rules), which the schema can only call binary.
+  "POST /api/v1/projects/{project_key}/imports",
 ]
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "400", "401", "403", "404", "409", "412", "414", "422", "429", "5xx",

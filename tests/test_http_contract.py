@@ -232,3 +232,16 @@ def test_throttled_and_unavailable_answers_declare_retry_after(schema, owner_cli
     jwks = owner_client.get("/.well-known/jwks.json")
     assert jwks.status_code == 200
     assert "503" not in schema["paths"]["/.well-known/jwks.json"]["get"]["responses"]
+
+
+def test_options_describes_every_path(schema, owner_client, url_for):
+    """OPTIONS (a CORS preflight, or a client asking what it may send) answers on every path
+    of the schema; describing a PUT or POST reads the object and must find it."""
+    for path in schema["paths"]:
+        url = url_for(path)
+        response = owner_client.options(url)
+        assert response.status_code in (200, 404), (url, response.status_code)
+        if response.status_code == 200 and response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            assert "name" in response.json(), url

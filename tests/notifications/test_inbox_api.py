@@ -225,6 +225,29 @@ def test_an_unchanged_inbox_is_a_304_and_new_activity_a_200(team, client_for, no
 
 
 @pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"reason": ["mentioned"] * 11}, "reason"),
+        ({"unread": "maybe"}, "unread"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"page_size": "0"}, "page_size"),
+    ],
+)
+def test_a_query_the_list_refuses_is_a_400_even_with_if_none_match(
+    team, client_for, notify, query, field
+):
+    """An ETag that matches (or `*`) answers 304 only for a query the list would answer."""
+    comment(client_for(team.reviewer), team.issue)
+    notify()
+    client = client_for(team.reporter)
+
+    for tag in ("*", client.get(URL)["ETag"]):
+        response = client.get(URL, query, HTTP_IF_NONE_MATCH=tag)
+        assert response.status_code == 400, (tag, query)
+        assert response.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
     "change",
     [
         lambda team, client: client.patch(
