@@ -66,6 +66,7 @@ class LoginView(PublicAuthView):
 
     serializer_class = LoginSerializer
     throttle_classes = [LoginThrottle]
+    checks_credentials = True  # a wrong password is a 401 (api/schema.py)
 
     @extend_schema(
         summary="Log in",
@@ -104,6 +105,7 @@ class RefreshView(PublicAuthView):
 
     serializer_class = RefreshTokenSerializer
     throttle_classes = [RefreshThrottle]
+    checks_credentials = True  # a spent or unknown refresh token is a 401 (api/schema.py)
 
     @extend_schema(summary="Refresh the token pair", responses={200: TokenPairSerializer})
     def post(self, request):
@@ -162,6 +164,7 @@ class JWKSView(StrictQueryMixin, APIView):
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
+    uses_database = False  # answered from the keys in memory (api/schema.py)
 
     @extend_schema(operation_id="jwks_get", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):

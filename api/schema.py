@@ -6,9 +6,11 @@ import re
 
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import get_doc, get_view_model
+from rest_framework.permissions import AllowAny
 
 from api.conditional import action_of
 from api.filters import MAX_REPEATS
+from api.idempotency import IdempotentCreateMixin
 from api.throttling import UserRateThrottle
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -142,68 +144,46 @@ RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset
 # Answers given before the throttle counts the request: no RateLimit-* on them.
 BEFORE_THE_THROTTLE = {"401", "413"}
 
-PUBLIC_PATHS = {
-    "/api/v1/",
-    "/api/v1/auth/register",
-    "/api/v1/auth/login",
-    "/api/v1/auth/refresh",
-    "/.well-known/jwks.json",
-    "/api/v1/exports/{export_id}/download",
-}
-# Public endpoints that still check credentials (a password, a refresh token): 401.
-CREDENTIAL_PATHS = {"/api/v1/auth/login", "/api/v1/auth/refresh"}
-# Public endpoints behind a signed link that expires: 403 for a link that is not valid.
-SIGNED_PATHS = {"/api/v1/exports/{export_id}/download"}
-# Answered from the keys in memory: never the 503 of a database that cannot be reached.
-NO_DATABASE_PATHS = {"/.well-known/jwks.json"}
-CREATE_PATHS = {
-    "/api/v1/projects",
-    "/api/v1/issues",
-    "/api/v1/projects/{project_key}/issues",
-    "/api/v1/issues/{issue_key}/comments",
-}
 
-
-def _links_to(operation_ids: list[str], **parameters: str) -> dict:
+def links_to(operation_ids: list[str], **parameters: str) -> dict:
+    """OpenAPI links to `operation_ids`, their parameters read from the answer or the
+    request: a view's `schema_links` (below)."""
     return {op: {"operationId": op, "parameters": parameters} for op in operation_ids}
 
 
-_PROJECT = ["projects_get", "projects_update", "projects_delete", "projects_archive"]
-_PROJECT += ["projects_unarchive", "projects_permissions_me", "projects_issues_list"]
-_PROJECT += ["projects_issues_create", "projects_labels_list", "projects_labels_create"]
-_PROJECT += ["projects_members_list", "projects_members_create"]
-_ISSUE = ["issues_get", "issues_update", "issues_delete", "issues_transition"]
-_ISSUE += ["issues_transitions", "issues_comments_list", "issues_comments_create"]
-_ISSUE += ["issues_events_list"]
-_ISSUE_LINKS = _links_to(_ISSUE, issue_key="$response.body#/key")
-# OpenAPI links: what a client can do next with the object an operation returned
-# (operationId -> {status: links}). Stateful fuzzing follows them too.
-LINKS = {
-    "projects_create": {"201": _links_to(_PROJECT, project_key="$response.body#/key")},
-    "issues_create": {"201": _ISSUE_LINKS},
-    "projects_issues_create": {"201": _ISSUE_LINKS},
-    "issues_transition": {"200": _ISSUE_LINKS},
-    "issues_comments_create": {
-        "201": _links_to(
-            ["comments_get", "comments_update", "comments_delete"],
-            comment_id="$response.body#/id",
-        )
-    },
-    "projects_labels_create": {
-        "201": _links_to(
-            ["projects_labels_get", "projects_labels_update", "projects_labels_delete"],
-            project_key="$request.path.project_key",
-            label_id="$response.body#/id",
-        )
-    },
-    "projects_members_create": {
-        "201": _links_to(
-            ["projects_members_get", "projects_members_update", "projects_members_delete"],
-            project_key="$request.path.project_key",
-            username="$response.body#/user/username",
-        )
-    },
-}
+# What the schema reads from a view, beside its permission classes, throttles and
+# ConditionalMixin's etag_actions/if_match_actions (DEVELOPERS.md, "Adding an endpoint"):
+#   checks_credentials  public, but checks a password or a refresh token: 401
+#   signed_link         public behind a signed link that expires: 403 for one that is not valid
+#   uses_database       False where the answer comes from memory: never the 503 of a database
+#                       that cannot be reached
+#   conflict_actions    the actions that can answer 409
+#   schema_links        {action: {status: links}}: what a client can do next with the object
+#                       the action returned (stateful fuzzing follows them too)
+# and an IdempotentCreateMixin's create takes an Idempotency-Key.
+
+
+def declared(view, method: str) -> dict:
+    """What `view` says of the operation for `method`, as add_shared_responses reads it."""
+    action = action_of(view, method)
+    public = all(issubclass(p, AllowAny) for p in view.permission_classes)
+    if not public:
+        access = "authenticated"
+    elif getattr(view, "checks_credentials", False):
+        access = "credentials"
+    elif getattr(view, "signed_link", False):
+        access = "signed"
+    else:
+        access = "public"
+    return {
+        "access": access,
+        "database": getattr(view, "uses_database", True),
+        "create": method == "POST"
+        and action == "create"
+        and isinstance(view, IdempotentCreateMixin),
+        "conflict": action in getattr(view, "conflict_actions", ()),
+        "links": getattr(view, "schema_links", {}).get(action, {}),
+    }
 
 
 def _problem_response(code: str) -> dict:
@@ -240,13 +220,13 @@ def _header(name: str, description: str) -> dict:
     }
 
 
-def _codes_for(path: str, method: str, operation: dict) -> list[str]:
+def _codes_for(path: str, method: str, operation: dict, view: dict) -> list[str]:
     codes = ["429"]
-    if path not in PUBLIC_PATHS:
+    if view["access"] == "authenticated":
         codes += ["401", "403"]
-    elif path in CREDENTIAL_PATHS:
+    elif view["access"] == "credentials":
         codes.append("401")
-    elif path in SIGNED_PATHS:
+    elif view["access"] == "signed":
         codes.append("403")
     query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
     if "{" in path or "page" in query:  # a page past the last one is a 404 too
@@ -258,15 +238,14 @@ def _codes_for(path: str, method: str, operation: dict) -> list[str]:
         codes.append("413")
     if "If-Match" in {p.get("name") for p in operation.get("parameters", [])}:
         codes.append("412")
-    # ... and one export per person, one import per project at a time (transfers/).
-    if path.endswith(("/status", "/redeliver", "/exports", "/imports")) or "/members" in path:
+    if view["conflict"]:
         codes.append("409")
-    if method == "post" and path in CREATE_PATHS:
+    if view["create"]:
         # The Idempotency-Key is in use by a running request, or reused; a retry of a create
         # whose result the caller can no longer see (removed from the project, deleted) is
         # a 404 even where the URL names no object.
         codes += ["404", "409", "422"]
-    if path not in NO_DATABASE_PATHS:
+    if view["database"]:
         codes.append("503")
     return codes
 
@@ -423,10 +402,12 @@ class AutoSchema(openapi.AutoSchema):
         if any(issubclass(throttle, UserRateThrottle) for throttle in self.view.throttle_classes):
             for response in responses.values():
                 _send(response, *RATE_LIMIT_HEADERS)
+        # For add_shared_responses, which removes it.
+        operation["x-declared"] = declared(self.view, self.method)
         return operation
 
 
-def _add_response_headers(path: str, method: str, operation: dict) -> None:
+def _add_response_headers(operation: dict, view: dict) -> None:
     """The headers every answer, or every answer of a kind, carries
     (api/middleware.py, api/conditional.py, api/pagination.py)."""
     responses = operation["responses"]
@@ -449,7 +430,7 @@ def _add_response_headers(path: str, method: str, operation: dict) -> None:
             _send(response, "Retry-After")
     if "page" in query and "200" in responses:
         _send(responses["200"], "Link")
-    if method == "post" and path in CREATE_PATHS:
+    if view["create"]:
         _send(responses["201"], "Idempotent-Replayed")
 
 
@@ -463,11 +444,12 @@ def add_shared_responses(result, generator, request, public):
     }
     for path, methods in result.get("paths", {}).items():
         for method, operation in methods.items():
+            view = operation.pop("x-declared")
             responses = operation.setdefault("responses", {})
-            for code in _codes_for(path, method, operation):
+            for code in _codes_for(path, method, operation, view):
                 responses.setdefault(code, _problem_response(code))
             responses.setdefault("414", {"$ref": "#/components/responses/UriTooLong"})
-            for code, links in LINKS.get(operation.get("operationId"), {}).items():
+            for code, links in view["links"].items():
                 responses[code]["links"] = links
             parameters = operation.setdefault("parameters", [])
             for parameter in parameters:
@@ -475,8 +457,8 @@ def add_shared_responses(result, generator, request, public):
                     parameter["allowEmptyValue"] = True
                 if _repeatable(parameter):
                     parameter["schema"]["maxItems"] = MAX_REPEATS
-            _add_response_headers(path, method, operation)
-            if method == "post" and path in CREATE_PATHS:
+            _add_response_headers(operation, view)
+            if view["create"]:
                 key = _header(
                     "Idempotency-Key",
                     "Any unique string (e.g. a UUID). A retry with the same key and body "

@@ -8,6 +8,7 @@ from api.conditional import ConditionalMixin
 from api.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictQueryMixin
 from api.idempotency import IdempotentCreateMixin
 from api.pagination import FlexiblePagination
+from api.schema import links_to
 from issues.selectors import issue_get_visible
 from issues.services import issue_comment
 from projects.models import Project
@@ -31,6 +32,14 @@ class IssueCommentViewSet(
 
     queryset = Comment.objects.none()  # for the schema; get_queryset() scopes to the issue
     serializer_class = CommentSerializer
+    schema_links = {
+        "create": {
+            "201": links_to(
+                ["comments_get", "comments_update", "comments_delete"],
+                comment_id="$response.body#/id",
+            )
+        }
+    }
     filter_backends = [RepeatedParametersFilter, DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = CommentFilter
     pagination_class = FlexiblePagination

@@ -15,6 +15,7 @@ from api.filters import (
 )
 from api.idempotency import IdempotentCreateMixin
 from api.pagination import COUNT_CAP, FlexiblePagination
+from api.schema import links_to
 from projects.mixins import ProjectScopedMixin
 from projects.permissions import CanViewProject, HasRights
 
@@ -146,6 +147,17 @@ class IssueCreateMixin(IdempotentCreateMixin):
         return IssueSerializer
 
 
+# What a client can do next with an issue an answer carries (api/schema.py).
+ISSUE_LINKS = links_to(
+    [
+        *("issues_get", "issues_update", "issues_delete", "issues_transition"),
+        *("issues_transitions", "issues_comments_list", "issues_comments_create"),
+        "issues_events_list",
+    ],
+    issue_key="$response.body#/key",
+)
+
+
 class IssueViewSet(
     StrictQueryMixin,
     ConditionalMixin,
@@ -164,6 +176,8 @@ class IssueViewSet(
     lookup_value_regex = "[^/]+"
     etag_actions = ("list", "retrieve", "partial_update", "transition", "transitions")
     if_match_actions = ("partial_update", "destroy", "transition")
+    conflict_actions = ("transition",)  # not a transition the issue's status allows
+    schema_links = {"create": {"201": ISSUE_LINKS}, "transition": {"200": ISSUE_LINKS}}
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
     # A transition's right is the workflow's (issues/models.py): its service asks it.
     rights = {
@@ -306,6 +320,7 @@ class ProjectIssueViewSet(
     serializer_class = IssueSerializer
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
     rights = {"create": create_issue_right}
+    schema_links = {"create": {"201": ISSUE_LINKS}}
 
     def get_queryset(self):
         return issues_listed(Caller.of(self.request), project=self.get_project())
@@ -332,6 +347,15 @@ class LabelViewSet(
 
     queryset = Label.objects.none()  # for the schema; get_queryset() scopes to the project
     serializer_class = LabelSerializer
+    schema_links = {
+        "create": {
+            "201": links_to(
+                ["projects_labels_get", "projects_labels_update", "projects_labels_delete"],
+                project_key="$request.path.project_key",
+                label_id="$response.body#/id",
+            )
+        }
+    }
     lookup_url_kwarg = "label_id"
     filter_backends = [RepeatedParametersFilter, StrictSearchFilter, StrictOrderingFilter]
     search_fields = ["name", "description"]

@@ -23,6 +23,7 @@ from api.filters import (
     StrictSearchFilter,
 )
 from api.idempotency import IdempotentCreateMixin
+from api.schema import links_to
 
 from . import services
 from .filters import MembershipFilter, ProjectFilter
@@ -47,6 +48,19 @@ class ProjectViewSet(
     """Projects the caller can see; archived ones are listed with `?archived=true`."""
 
     serializer_class = ProjectSerializer
+    schema_links = {
+        "create": {
+            "201": links_to(
+                [
+                    *("projects_get", "projects_update", "projects_delete", "projects_archive"),
+                    *("projects_unarchive", "projects_permissions_me", "projects_issues_list"),
+                    *("projects_issues_create", "projects_labels_list", "projects_labels_create"),
+                    *("projects_members_list", "projects_members_create"),
+                ],
+                project_key="$response.body#/key",
+            )
+        }
+    }
     filter_backends = [
         RepeatedParametersFilter,
         DjangoFilterBackend,
@@ -151,6 +165,17 @@ class MembershipViewSet(
 
     queryset = Membership.objects.none()  # for the schema; get_queryset() scopes to the project
     serializer_class = MembershipSerializer
+    # A member already, or a change that would leave the project without an owner.
+    conflict_actions = ("create", "update", "partial_update", "destroy")
+    schema_links = {
+        "create": {
+            "201": links_to(
+                ["projects_members_get", "projects_members_update", "projects_members_delete"],
+                project_key="$request.path.project_key",
+                username="$response.body#/user/username",
+            )
+        }
+    }
     filter_backends = [
         RepeatedParametersFilter,
         DjangoFilterBackend,

@@ -209,3 +209,33 @@ def test_links_name_operations_and_parameters_that_exist(schema):
                 assert set(link["parameters"]) == parameters[link["operationId"]], link
                 followed += 1
     assert followed > 30
+
+
+def test_what_an_operation_may_answer_follows_its_views_declarations(schema):
+    """api.schema.declared: the schema reads each view, never a table of paths."""
+
+    def responses(path, method):
+        return set(schema["paths"][path][method]["responses"])
+
+    # conflict_actions: a membership's writes can be 409s, its reads cannot.
+    members = "/api/v1/projects/{project_key}/members"
+    assert "409" in responses(members, "post")
+    assert "409" in responses(members + "/{username}", "patch")
+    assert "409" not in responses(members, "get")
+    assert "409" not in responses(members + "/{username}", "get")
+    # AllowAny alone: public; checks_credentials a 401, signed_link a 403, neither both.
+    assert {"401", "403"} & responses("/api/v1/auth/register", "post") == set()
+    assert {"401", "403"} & responses("/api/v1/auth/login", "post") == {"401"}
+    assert {"401", "403"} & responses("/api/v1/exports/{export_id}/download", "get") == {"403"}
+    assert {"401", "403"} <= responses("/api/v1/issues", "get")
+    # uses_database = False: no 503.
+    assert "503" not in responses("/.well-known/jwks.json", "get")
+    assert "503" in responses("/api/v1/", "get")
+    # An IdempotentCreateMixin's create takes the key; schema_links follow the answer.
+    created = schema["paths"]["/api/v1/issues/{issue_key}/comments"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in created["parameters"]}
+    assert set(created["responses"]["201"]["links"]) == {
+        "comments_get",
+        "comments_update",
+        "comments_delete",
+    }

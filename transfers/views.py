@@ -52,6 +52,7 @@ class ProjectExportViewSet(
     serializer_class = ExportCreateSerializer
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
     rights = {"create": "export_issues"}
+    conflict_actions = ("create",)  # one export per person at a time
 
     def create(self, request, *args, **kwargs):
         """Export the project's issues that the filters select (the issue list's filters),
@@ -100,6 +101,7 @@ class ExportFileViewSet(StrictQueryMixin, viewsets.GenericViewSet):
     # permission, so credentials sent along are neither needed nor checked.
     authentication_classes = []
     permission_classes = [AllowAny]
+    signed_link = True  # an invalid or expired link is a 403 (api/schema.py)
 
     def query_parameters(self) -> set[str]:
         return super().query_parameters() | {"signature"}
@@ -159,6 +161,7 @@ class ProjectImportViewSet(
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
     rights = {"create": "import_issues"}
+    conflict_actions = ("create",)  # one import per project at a time
 
     @classmethod
     def request_body_limit(cls, request, action) -> int | None:

@@ -138,6 +138,7 @@ class DeliveryViewSet(
     lookup_url_kwarg = "delivery_id"
     lookup_value_regex = "[0-9]+"
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
+    conflict_actions = ("redeliver",)  # a delivery that is still being sent
     rights = READING | {"redeliver": "manage_webhooks"}
 
     def get_webhook(self) -> Webhook:
