@@ -3,7 +3,6 @@
 import factory
 
 from accounts.factories import UserFactory
-from issues.factories import IssueFactory
 
 from .models import Comment
 
@@ -12,6 +11,7 @@ class CommentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Comment
 
-    issue = factory.SubFactory(IssueFactory)
+    # Named by path: comments sit below issues and import nothing from them.
+    issue = factory.SubFactory("issues.factories.IssueFactory")
     author = factory.SubFactory(UserFactory)
     body = factory.Faker("paragraph")

@@ -13,7 +13,10 @@ from api.versions import Expected, row_version, updated_at_version
 from comments.models import Comment
 from projects.services import ProjectArchived
 
-from . import services
+from . import (
+    comment_admin,  # noqa: F401  (registers the Comment admin)
+    services,
+)
 from .models import Issue, IssueEvent, Label
 
 

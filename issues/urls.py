@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import comment_views, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("issues", views.IssueViewSet, basename="issue")
@@ -10,6 +10,11 @@ router.register(
 router.register(r"projects/(?P<project_key>[^/]+)/labels", views.LabelViewSet, basename="label")
 router.register(
     r"issues/(?P<issue_key>[^/]+)/events", views.IssueEventViewSet, basename="issue-event"
+)
+router.register(
+    r"issues/(?P<issue_key>[^/]+)/comments",
+    comment_views.IssueCommentViewSet,
+    basename="issue-comment",
 )
 
 urlpatterns = router.urls

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "issues",
     "comments",
     "events",
+    "feed",
     "webhooks",
     "notifications",
     "transfers",

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
-
-from .models import Event
+from events.models import Event
 
 
 class EventSerializer(serializers.ModelSerializer):

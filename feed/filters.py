@@ -4,9 +4,8 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.callers import Caller
 from api.filters import NamedMultipleChoiceFilter
+from events.models import Event
 from projects.models import Project
-
-from .models import Event
 
 # `issue.*` and the like: every type of one resource.
 PREFIXES = sorted({f"{value.split('.')[0]}.*" for value in Event.Type.values})

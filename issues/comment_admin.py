@@ -1,12 +1,16 @@
+"""The comment's admin page. It lives with the issue aggregate, as the issue's comment
+endpoints do (comment_views.py): a comment added here enters the issue's history, which is
+the issues app's to record. Registered by importing it from issues/admin.py."""
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from api.admin import ServiceRefusalsAsMessages, VersionedForm
-from issues.services import issue_comment
+from comments import services
+from comments.models import Comment
 from projects.services import ProjectArchived
 
-from . import services
-from .models import Comment
+from .services import issue_comment
 
 
 class CommentAdminForm(VersionedForm):

@@ -7,10 +7,10 @@ from accounts.callers import Caller
 from accounts.permissions import HasSiteRights
 from api.filters import RepeatedParametersFilter, StrictQueryMixin
 from api.pagination import AfterIdPagination
+from events.models import Event
 from projects.models import Project
 
 from .filters import EventFilter
-from .models import Event
 from .serializers import EventSerializer
 
 
