@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from api.admin import ServiceRefusalsAsMessages
+from api.admin import ReadOnlyAdmin, ServiceRefusalsAsMessages
 from api.clients import client_ip
 from projects.selectors import projects_owned_only_by
 
@@ -185,7 +185,7 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(TokenEvent)
-class TokenEventAdmin(admin.ModelAdmin):
+class TokenEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Who created, first used and revoked which personal access token, from where."""
 
     list_display = ["created_at", "kind", "token", "actor", "ip"]
@@ -193,12 +193,4 @@ class TokenEventAdmin(admin.ModelAdmin):
     search_fields = ["token__prefix", "token__user__username", "actor__username"]
     list_select_related = ["token", "actor"]
     readonly_fields = ["created_at", "kind", "token", "actor", "ip"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    deletable = False

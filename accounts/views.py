@@ -173,6 +173,20 @@ class JWKSView(StrictQueryMixin, APIView):
         return response
 
 
+def token_created(request, *, user, **fields) -> Response:
+    """Create a token for `user` (a person's own, or a project's bot) and answer with its
+    secret, shown this once: not to be cached, as a token pair is not."""
+    token, secret = services.pat_create(
+        user=user, actor=Caller.of(request), ip=client_ip(request), **fields
+    )
+    token.secret = secret
+    return Response(
+        PersonalAccessTokenCreatedSerializer(token).data,
+        status=status.HTTP_201_CREATED,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 class PersonalAccessTokenViewSet(
     StrictQueryMixin,
     mixins.ListModelMixin,
@@ -212,18 +226,7 @@ class PersonalAccessTokenViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, secret = services.pat_create(
-            user=request.user,
-            actor=Caller.of(request),
-            ip=client_ip(request),
-            **serializer.validated_data,
-        )
-        token.secret = secret
-        return Response(
-            PersonalAccessTokenCreatedSerializer(token).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Cache-Control": "no-store"},  # the secret, as a token pair's
-        )
+        return token_created(request, user=request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.pat_revoke(token=instance, actor=self.request.user, ip=client_ip(self.request))

@@ -95,3 +95,20 @@ class SafeAutocompleteFields:
                 db_field, self.admin_site, using=kwargs.get("using")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyAdmin:
+    """For records the service writes (history, deliveries, mails, jobs): operators look,
+    and never add or change one by hand. Put first among a ModelAdmin's bases; those that
+    may not be deleted either say `deletable = False`."""
+
+    deletable = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.deletable and super().has_delete_permission(request, obj)

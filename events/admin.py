@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from api.admin import ReadOnlyAdmin
+
 from .models import Event
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: events record what happened; only the services write them."""
 
     list_display = ["id", "type", "project_key", "actor", "created_at", "dispatched_at"]
@@ -13,11 +15,4 @@ class EventAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    deletable = False

@@ -7,7 +7,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from api.admin import SafeAutocompleteFields, ServiceRefusalsAsMessages, VersionedForm, refusal
+from api.admin import (
+    ReadOnlyAdmin,
+    SafeAutocompleteFields,
+    ServiceRefusalsAsMessages,
+    VersionedForm,
+    refusal,
+)
 from api.errors import DomainError
 from api.versions import Expected, row_version, updated_at_version
 from comments.models import Comment
@@ -385,15 +391,9 @@ class LabelAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
 
 
 @admin.register(IssueEvent)
-class IssueEventAdmin(admin.ModelAdmin):
+class IssueEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["issue", "kind", "actor", "from_status", "to_status", "field", "created_at"]
     list_filter = ["kind", "to_status"]
     search_fields = ["issue__project__key", "=issue__number", "actor__username", "field"]
     list_select_related = ["issue__project", "actor"]
     readonly_fields = [f.name for f in IssueEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

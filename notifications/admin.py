@@ -3,6 +3,8 @@ sent, or given up), and may send a failed mail again."""
 
 from django.contrib import admin, messages
 
+from api.admin import ReadOnlyAdmin
+
 from . import sending
 from .models import DEFAULT_DELIVERY, Email, MailItem, NotificationSettings
 
@@ -46,7 +48,7 @@ class MailItemInline(admin.TabularInline):
 
 
 @admin.register(Email)
-class EmailAdmin(admin.ModelAdmin):
+class EmailAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["id", "user", "status", "subject", "attempts", "next_attempt_at", "sent_at"]
     list_filter = ["status"]
     search_fields = ["user__username", "user__email", "subject", "recipient"]
@@ -67,12 +69,6 @@ class EmailAdmin(admin.ModelAdmin):
     exclude = ["closing", "last_item_id"]
     inlines = [MailItemInline]
     actions = ["send_again"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Send again (failed or cancelled mails)")
     def send_again(self, request, queryset):

@@ -97,36 +97,30 @@ def project_update(
     return project
 
 
-@transaction.atomic
-def project_archive(*, project: Project, actor=None, expected: Expected | None = None) -> Project:
+def _set_archived(project: Project, archived: bool, actor, expected: Expected | None) -> Project:
     project = _lock_project(project, actor, expected)
-    if project.archived_at is None:
-        project.archived_at = timezone.now()
+    if project.is_archived != archived:
+        project.archived_at = timezone.now() if archived else None
         project.save(update_fields=["archived_at", "updated_at"])
         event_emit(
-            type=Event.Type.PROJECT_ARCHIVED,
+            type=Event.Type.PROJECT_ARCHIVED if archived else Event.Type.PROJECT_UNARCHIVED,
             project=project,
             actor=actor,
             data=project_data(project),
         )
     return project
+
+
+@transaction.atomic
+def project_archive(*, project: Project, actor=None, expected: Expected | None = None) -> Project:
+    return _set_archived(project, True, actor, expected)
 
 
 @transaction.atomic
 def project_unarchive(
     *, project: Project, actor=None, expected: Expected | None = None
 ) -> Project:
-    project = _lock_project(project, actor, expected)
-    if project.archived_at is not None:
-        project.archived_at = None
-        project.save(update_fields=["archived_at", "updated_at"])
-        event_emit(
-            type=Event.Type.PROJECT_UNARCHIVED,
-            project=project,
-            actor=actor,
-            data=project_data(project),
-        )
-    return project
+    return _set_archived(project, False, actor, expected)
 
 
 @transaction.atomic

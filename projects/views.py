@@ -13,7 +13,8 @@ from accounts.serializers import (
     PersonalAccessTokenCreatedSerializer,
     PersonalAccessTokenSerializer,
 )
-from accounts.services import pat_create, pat_revoke
+from accounts.services import pat_revoke
+from accounts.views import token_created
 from api.clients import client_ip
 from api.conditional import ConditionalMixin
 from api.filters import (
@@ -342,18 +343,11 @@ class BotTokenViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, secret = pat_create(
+        return token_created(
+            request,
             user=self.get_bot(),
             projects=[self.get_project()],
-            actor=Caller.of(request),
-            ip=client_ip(request),
             **serializer.validated_data,
-        )
-        token.secret = secret
-        return Response(
-            PersonalAccessTokenCreatedSerializer(token).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Cache-Control": "no-store"},  # the secret
         )
 
     def perform_destroy(self, instance):

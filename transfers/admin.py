@@ -1,21 +1,17 @@
 from django.contrib import admin
 
+from api.admin import ReadOnlyAdmin
+
 from .models import Export, Import
 
 
-class _Record(admin.ModelAdmin):
+class _Record(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: the jobs write these; operators look (and may delete an export)."""
 
     list_select_related = ["project", "requested_by"]
     list_filter = ["status", "format"]
     search_fields = ["project__key", "requested_by__username"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Export)

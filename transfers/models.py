@@ -8,13 +8,9 @@ from django.db import models
 from django.db.models import Q
 
 
-class Export(models.Model):
-    """A file of a project's issues (those a filter selects), written by a Celery job into
-    the transfers storage and deleted EXPORT_RETENTION_HOURS after it was asked for."""
-
-    class Format(models.TextChoices):
-        CSV = "csv"
-        JSONL = "jsonl"
+class Job(models.Model):
+    """What an export and an import share: a Celery job for one person in one project,
+    with its status, its error and its times."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -31,14 +27,36 @@ class Export(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the running job; a queued or running job left untouched for
+    # TRANSFERS_STALL_SECONDS is queued again by the sweeper (its worker died), which
+    # counts it in `restarts`.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    restarts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-id"]
+
+
+class Export(Job):
+    """A file of a project's issues (those a filter selects), written by a Celery job into
+    the transfers storage and deleted EXPORT_RETENTION_HOURS after it was asked for."""
+
+    class Format(models.TextChoices):
+        CSV = "csv"
+        JSONL = "jsonl"
+
     format = models.CharField(max_length=8, choices=Format.choices)
     # The issue list's filters, as its query parameters: {"status": ["open"], "assignee": "me"}.
     filters = models.JSONField(default=dict, blank=True)
     # What comes with each issue besides its fields: "comments", "history".
     include = models.JSONField(default=list, blank=True)
     bom = models.BooleanField(default=False)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    error = models.TextField(blank=True)
     # Progress: issues to write (counted when the job starts) and written so far.
     total = models.PositiveIntegerField(null=True, blank=True)
     written = models.PositiveIntegerField(default=0)
@@ -47,20 +65,12 @@ class Export(models.Model):
     # The file's name in the transfers storage, and its size once written.
     file = models.CharField(max_length=255, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Touched by the running job; a queued or running export left untouched for
-    # TRANSFERS_STALL_SECONDS is queued again by the sweeper (its worker died).
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # Each run of the job takes the next attempt; a stale run that ends later records
-    # nothing. `restarts`: how often the sweeper started it again.
+    # nothing.
     attempt = models.PositiveIntegerField(default=0)
-    restarts = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-id"]
+    class Meta(Job.Meta):
         constraints = [
             # One export at a time per person (README, "Export and import").
             models.UniqueConstraint(
@@ -75,7 +85,7 @@ class Export(models.Model):
         return f"Export {self.pk} ({self.format})"
 
 
-class Import(models.Model):
+class Import(Job):
     """A file of issues brought into a project by a Celery job, in batches of
     IMPORT_BATCH_SIZE, each committed with the point to resume from (`processed`)."""
 
@@ -84,20 +94,6 @@ class Import(models.Model):
         CSV = "csv"
         GITHUB = "github"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-
-    RUNNING_STATUSES = (Status.QUEUED, Status.RUNNING)
-
-    project = models.ForeignKey(
-        "projects.Project", on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
     format = models.CharField(max_length=8, choices=Format.choices)
     # Every event of the import carries it (events.outbox.event_batch).
     bulk_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -106,8 +102,6 @@ class Import(models.Model):
     file = models.CharField(max_length=255, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
     size = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    error = models.TextField(blank=True)
     # Records in the file; records done (the resume point: the next batch starts there);
     # issues created and records skipped (already imported, pull requests).
     total = models.PositiveIntegerField(default=0)
@@ -116,14 +110,8 @@ class Import(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     # What the dry run found (transfers.reading.Report.as_dict).
     report = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    restarts = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["-id"]
+    class Meta(Job.Meta):
         constraints = [
             # One import at a time per project (README, "Export and import").
             models.UniqueConstraint(

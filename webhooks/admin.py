@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from api.admin import ServiceRefusalsAsMessages, VersionedForm
+from api.admin import ReadOnlyAdmin, ServiceRefusalsAsMessages, VersionedForm
 from api.errors import DomainError
 from api.versions import row_version
 
@@ -48,19 +48,13 @@ class WebhookAdmin(ServiceRefusalsAsMessages, admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["id", "webhook", "event", "status", "attempts", "response_status"]
     list_filter = ["status"]
     list_select_related = ["webhook", "event"]
     search_fields = ["webhook__url", "webhook__project__key"]
     actions = ["redeliver"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Redeliver the selected deliveries")
     def redeliver(self, request, queryset):
