@@ -7,7 +7,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from accounts.callers import Caller
 from api.conditional import ConditionalMixin
 from api.filters import RepeatedParametersFilter, StrictOrderingFilter, StrictQueryMixin
 from api.idempotency import IdempotentCreateMixin
@@ -18,12 +17,13 @@ from comments.models import Comment
 from comments.serializers import CommentSerializer
 from projects.permissions import CanViewProject, HasRights
 
-from .selectors import issue_get_visible
+from .mixins import IssueScopedMixin
 from .services import issue_comment
 
 
 class IssueCommentViewSet(
     StrictQueryMixin,
+    IssueScopedMixin,
     ConditionalMixin,
     IdempotentCreateMixin,
     mixins.ListModelMixin,
@@ -49,16 +49,6 @@ class IssueCommentViewSet(
     ordering_fields = {"created_at": "created_at", "updated_at": "updated_at"}
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
     rights = {"create": "comment"}
-
-    def get_issue(self):
-        if not hasattr(self, "_issue"):
-            self._issue = issue_get_visible(
-                Caller.of(self.request), self.kwargs["issue_key"], labels=False
-            )
-        return self._issue
-
-    def get_project(self):
-        return self.get_issue().project
 
     def get_queryset(self):
         # Through the issue's manager: each comment gets the issue already read (with its

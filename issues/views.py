@@ -28,6 +28,7 @@ from .filters import (
     IssueOrderingFilter,
     IssueSearchFilter,
 )
+from .mixins import IssueScopedMixin
 from .models import Issue, IssueEvent, Label
 from .permissions import create_issue_right, edit_issue_right
 from .selectors import issue_get_visible, issue_list_count, issue_list_rows, issues_listed
@@ -265,7 +266,11 @@ class IssueViewSet(
 
 
 class IssueEventViewSet(
-    StrictQueryMixin, ConditionalMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+    StrictQueryMixin,
+    IssueScopedMixin,
+    ConditionalMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
 ):
     """An issue's history, oldest first."""
 
@@ -277,16 +282,6 @@ class IssueEventViewSet(
     pagination_class = FlexiblePagination
     ordering = ["created_at"]
     ordering_fields = {"created_at": "created_at"}
-
-    def get_issue(self):
-        if not hasattr(self, "_issue"):
-            self._issue = issue_get_visible(
-                Caller.of(self.request), self.kwargs["issue_key"], labels=False
-            )
-        return self._issue
-
-    def get_project(self):
-        return self.get_issue().project
 
     def get_queryset(self):
         return self.get_issue().events.select_related("actor")

@@ -19,7 +19,7 @@ from accounts.permissions import HasSiteRights
 from api.conditional import none_match
 from api.filters import RepeatedParametersFilter, StrictQueryMixin
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, KeysetCursorPagination
-from issues.selectors import issue_get_visible
+from issues.mixins import IssueScopedMixin
 from projects.mixins import ProjectScopedMixin
 from projects.permissions import CanViewProject, HasRights
 
@@ -273,20 +273,12 @@ class SubscriptionMixin:
         "notifies you.",
     ),
 )
-class IssueSubscriptionViewSet(SubscriptionMixin, StrictQueryMixin, viewsets.GenericViewSet):
+class IssueSubscriptionViewSet(
+    StrictQueryMixin, IssueScopedMixin, SubscriptionMixin, viewsets.GenericViewSet
+):
     serializer_class = IssueSubscriptionSerializer
 
-    def get_issue(self):
-        if not hasattr(self, "_issue"):
-            self._issue = issue_get_visible(
-                Caller.of(self.request), self.kwargs["issue_key"], labels=False
-            )
-        return self._issue
-
-    def get_project(self):
-        return self.get_issue().project
-
-    get_subject = get_issue
+    get_subject = IssueScopedMixin.get_issue
 
     def answer(self):
         subscribed, reason = selectors.issue_subscription(self.request.user, self.get_issue())

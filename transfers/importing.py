@@ -7,7 +7,7 @@ the other does."""
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 from django.conf import settings
@@ -18,7 +18,6 @@ from django.db.models.functions import Lower
 from issues.models import Label
 from issues.services import (
     ImportedComment,
-    ImportedHistoryEntry,
     ImportedIssue,
     issue_import,
     label_create,
@@ -178,19 +177,7 @@ def prepare(row: Row, people: People, assignable: set[int], importer, import_id)
     history = None
     if row.history is not None:
         history = tuple(
-            ImportedHistoryEntry(
-                kind=entry.kind,
-                actor=people.get(entry.actor) or importer,
-                created_at=entry.created_at,
-                from_status=entry.from_status,
-                to_status=entry.to_status,
-                resolution=entry.resolution,
-                field=entry.field,
-                old_value=entry.old_value,
-                new_value=entry.new_value,
-                comment=entry.comment,
-            )
-            for entry in row.history
+            replace(entry, actor=people.get(entry.actor) or importer) for entry in row.history
         )
     prepared.fields = {
         "reporter": reporter or importer,

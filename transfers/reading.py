@@ -23,7 +23,7 @@ from api.errors import DomainError
 from api.parsers import nesting_exceeds
 from api.unicode import invalid_text_fields
 from issues.models import Issue, IssueEvent, Label
-from issues.services import TRACKED_FIELDS
+from issues.services import TRACKED_FIELDS, ImportedHistoryEntry
 
 from . import formats
 
@@ -374,18 +374,9 @@ class CommentRow:
     edited: bool = False
 
 
-@dataclass
-class HistoryRow:
-    kind: str
-    actor: str | None
-    created_at: datetime
-    from_status: str = ""
-    to_status: str = ""
-    resolution: str = ""
-    field: str = ""
-    old_value: object = None
-    new_value: object = None
-    comment: int | None = None
+# A history entry as read: its actor is the username in the file, until matching puts the
+# user in its place (importing.prepare).
+HistoryRow = ImportedHistoryEntry
 
 
 @dataclass
