@@ -17,7 +17,6 @@ from django.db.models.functions import Lower
 
 from issues.models import Label
 from issues.services import (
-    ImportedComment,
     ImportedIssue,
     issue_import,
     label_create,
@@ -166,12 +165,11 @@ def prepare(row: Row, people: People, assignable: set[int], importer, import_id)
                 )
                 continue
         comments.append(
-            ImportedComment(
+            replace(
+                comment,
                 author=author or importer,
                 body=body,
                 created_at=comment.created_at or row.created_at,
-                updated_at=comment.updated_at,
-                edited=comment.edited,
             )
         )
     history = None

@@ -23,7 +23,7 @@ from api.errors import DomainError
 from api.parsers import nesting_exceeds
 from api.unicode import invalid_text_fields
 from issues.models import Issue, IssueEvent, Label
-from issues.services import TRACKED_FIELDS, ImportedHistoryEntry
+from issues.services import TRACKED_FIELDS, ImportedComment, ImportedHistoryEntry
 
 from . import formats
 
@@ -365,17 +365,9 @@ def _github(upload) -> Iterator[Record]:
 # -- rows: the issues as this tracker would create them -----------------------------------
 
 
-@dataclass
-class CommentRow:
-    author: str | None
-    body: str
-    created_at: datetime | None
-    updated_at: datetime | None = None
-    edited: bool = False
-
-
-# A history entry as read: its actor is the username in the file, until matching puts the
-# user in its place (importing.prepare).
+# A comment and a history entry as read: the author or actor is the username in the file
+# (a time may be missing), until matching puts the user in its place (importing.prepare).
+CommentRow = ImportedComment
 HistoryRow = ImportedHistoryEntry
 
 
