@@ -30,21 +30,6 @@ def jobs(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def owner(project):
-    return project.created_by
-
-
-@pytest.fixture
-def maintainer(project, member_of):
-    return member_of(project, "maintainer")
-
-
-@pytest.fixture
-def developer(project, member_of):
-    return member_of(project, "developer")
-
-
-@pytest.fixture
 def rich_project(project, owner, developer):
     """A project with labels, issues in several states, comments and a history."""
     bug, ux = LabelFactory(project=project, name="bug"), LabelFactory(project=project, name="ux")
