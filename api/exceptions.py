@@ -130,6 +130,18 @@ def _as_api_exception(exc):
     return exc
 
 
+def described(exc) -> tuple[int, list[dict]]:
+    """A refusal a service raised, as the API would state it: the status, and what is wrong
+    as [{field, message, code}] (`field` None where the refusal names none). For answers
+    that report several outcomes at once, such as a bulk edit's result per issue."""
+    exc = _as_api_exception(exc)
+    if isinstance(exc, exceptions.ValidationError):
+        return exc.status_code, _flatten(exc.detail)
+    extra = getattr(exc, "extra", {}) or {}
+    error = {"field": extra.get("field"), "message": str(exc.detail), "code": exc.get_codes()}
+    return exc.status_code, [error]
+
+
 def problem_exception_handler(exc, context):
     exc = _as_api_exception(exc)
     response = exception_handler(exc, context)  # sets WWW-Authenticate and Retry-After

@@ -41,6 +41,15 @@ PROBLEM_SCHEMA = {
                         "type": "integer",
                         "description": "Imports: the line of the file the problem is on.",
                     },
+                    "key": {
+                        "type": "string",
+                        "description": "Bulk edits: the issue the problem is with.",
+                    },
+                    "status": {
+                        "type": "integer",
+                        "description": "Bulk edits: what a request for that issue alone "
+                        "would have answered.",
+                    },
                 },
             },
         },
@@ -431,7 +440,8 @@ def _add_response_headers(operation: dict, view: dict) -> None:
     if "page" in query and "200" in responses:
         _send(responses["200"], "Link")
     if view["create"]:
-        _send(responses["201"], "Idempotent-Replayed")
+        # Its success: 201 for a create, 200 for a POST that changes (a bulk edit).
+        _send(responses.get("201") or responses["200"], "Idempotent-Replayed")
 
 
 def add_shared_responses(result, generator, request, public):

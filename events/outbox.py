@@ -69,6 +69,9 @@ def events_deferred():
         Event.objects.bulk_create(pending)
         for event in pending:
             transaction.on_commit(partial(enqueue, RELAY_TASK, event.pk), robust=True)
+        # One wake-up of the notifications consumer: it reads the whole batch from its
+        # position on.
+        transaction.on_commit(partial(enqueue, NOTIFY_TASK, pending[-1].pk), robust=True)
 
 
 def event_emit(

@@ -9,10 +9,14 @@ def _data(request) -> dict:
     return request.data if hasattr(request.data, "keys") else {}
 
 
+def edit_right(fields) -> str:
+    """Changing the title and description alone takes `edit_issue_text`, which an issue's
+    reporter has; changing anything else takes `edit_issue` (a PATCH, a bulk edit)."""
+    return "edit_issue_text" if set(fields) <= REPORTER_EDITABLE else "edit_issue"
+
+
 def edit_issue_right(request, issue=None) -> str:
-    """A PATCH of the title and description alone takes `edit_issue_text`, which an
-    issue's reporter has; changing anything else takes `edit_issue`."""
-    return "edit_issue_text" if set(_data(request)) <= REPORTER_EDITABLE else "edit_issue"
+    return edit_right(_data(request))
 
 
 def create_issue_right(request, project=None) -> str:

@@ -1,5 +1,7 @@
+import re
 from collections import defaultdict
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -9,11 +11,13 @@ from accounts.callers import Caller
 from accounts.serializers import UserSummarySerializer
 from api.fields import RankChoiceField, StrictCharField, StrictModelSerializer
 from api.links import DetailUrlField, detail_urls
+from api.versions import Expected
 from projects.models import Project
 from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
 from .representation import ISSUE_URL, issue_data, issue_representation, label_data
+from .services import Target
 
 
 class UsernameField(StrictCharField):
@@ -297,3 +301,169 @@ class IssueEventSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+# -- bulk edit -------------------------------------------------------------------------
+
+# A key as issues have them: a project key (up to 10 letters and digits), a dash, a number.
+ISSUE_KEY = r"^[A-Za-z0-9]{1,10}-[1-9][0-9]{0,8}$"
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": ISSUE_KEY, "example": "WEB-42"},
+            {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string", "pattern": ISSUE_KEY},
+                    "if_match": {
+                        "type": "string",
+                        "description": "The issue's ETag as the client read it: the issue "
+                        "changes only if it is still that version (else 412 in its result).",
+                    },
+                },
+                "required": ["key"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+class BulkTargetField(serializers.Field):
+    """An issue of a bulk edit: its key, or `{"key", "if_match"}`."""
+
+    default_error_messages = {
+        "invalid": 'An issue key such as "WEB-42", or {{"key": ..., "if_match": ...}}.',
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and not set(data) - {"key", "if_match"}:
+            key, if_match = data.get("key"), data.get("if_match")
+        else:
+            key, if_match = data, None
+        if not isinstance(key, str) or not isinstance(if_match, str | None):
+            self.fail("invalid")
+        if not re.fullmatch(ISSUE_KEY, key):
+            raise serializers.ValidationError(f"{key[:40]!r} is not an issue key (WEB-42).")
+        expected = None
+        if if_match is not None and if_match.strip() not in ("", "*"):
+            version = self.context["version_of"]
+            expected = Expected.of({tag.strip() for tag in if_match.split(",")}, version)
+        return Target(key.upper(), expected)
+
+
+class BulkChangesSerializer(StrictModelSerializer):
+    """The change made to every issue of a bulk edit: any field a PATCH takes, labels
+    added or removed, and a status change with its resolution and comment."""
+
+    priority = RankChoiceField(Issue.Priority, required=False)
+    assignee = UsernameField(required=False, allow_null=True)
+    labels = LabelRefListField(
+        required=False, max_length=50, help_text="Replaces each issue's labels."
+    )
+    labels_add = LabelRefListField(required=False, max_length=50)
+    labels_remove = LabelRefListField(required=False, max_length=50)
+    status = serializers.ChoiceField(
+        choices=Issue.Status.choices,
+        required=False,
+        help_text="Moves each issue through the workflow; those already there stay.",
+    )
+    resolution = OptionalChoiceField(Issue.Resolution.choices, required=False)
+    comment = StrictCharField(
+        required=False, allow_blank=True, max_length=20_000, trim_whitespace=False
+    )
+
+    class Meta:
+        model = Issue
+        fields = [
+            *IssueWriteSerializer.Meta.fields,
+            "labels_add",
+            "labels_remove",
+            "status",
+            "resolution",
+            "comment",
+        ]
+        # Every field is optional: the change names only what it changes.
+        extra_kwargs = {"title": {"required": False}}
+
+    def to_internal_value(self, data):
+        # Refused rather than ignored: a misspelt field would otherwise change nothing,
+        # on every issue, without a word.
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Not a field a bulk edit changes."] for name in unknown}
+            )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Name at least one field to change.")
+        if "labels" in attrs and ("labels_add" in attrs or "labels_remove" in attrs):
+            raise serializers.ValidationError(
+                {"labels": "Either replace the labels or add and remove some, not both."}
+            )
+        for part in ("resolution", "comment"):
+            if part in attrs and "status" not in attrs:
+                raise serializers.ValidationError({part: "Goes with a status change."})
+        return attrs
+
+
+class BulkEditSerializer(serializers.Serializer):
+    issues = serializers.ListField(
+        child=BulkTargetField(),
+        min_length=1,
+        help_text="The issues to change (BULK_EDIT_MAX_ISSUES at most, 100 by default), "
+        "in any projects.",
+    )
+    changes = BulkChangesSerializer()
+    mode = serializers.ChoiceField(
+        choices=["atomic", "partial"],
+        default="atomic",
+        help_text="`atomic`: every issue changes or none does. `partial`: each on its own.",
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Answer what a real run would, and change nothing."
+    )
+
+    def validate_issues(self, targets):
+        limit = settings.BULK_EDIT_MAX_ISSUES
+        if len(targets) > limit:
+            raise serializers.ValidationError(f"At most {limit} issues per request.")
+        keys = [target.key for target in targets]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise serializers.ValidationError(f"Listed more than once: {', '.join(twice)}.")
+        return targets
+
+
+class BulkErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="The field of the change the problem is in, or `issue` for the issue "
+        "as a whole (not found, no right, a stale If-Match)."
+    )
+    message = serializers.CharField()
+    code = serializers.CharField(help_text="The rule, for programs.")
+
+
+class BulkResultSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    status = serializers.IntegerField(
+        help_text="What a single request would have answered for this issue: 200, or the "
+        "error's status (403, 404, 409, 412, 400)."
+    )
+    issue = IssueSerializer(allow_null=True, help_text="The issue as changed; null if not.")
+    etag = serializers.CharField(allow_null=True, help_text="The changed issue's ETag.")
+    errors = BulkErrorSerializer(many=True)
+
+
+class BulkEditResultSerializer(serializers.Serializer):
+    bulk_id = serializers.UUIDField(
+        allow_null=True,
+        help_text="Carried by every event of the edit; null when nothing was stored.",
+    )
+    mode = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = BulkResultSerializer(many=True, help_text="One per issue, in the request's order.")

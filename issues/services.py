@@ -1,7 +1,8 @@
 """Issue writes: creation, edits, the workflow and labels. The API, the admin and
 commands all go through these, so the rules hold everywhere."""
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -14,13 +15,14 @@ from api.errors import Conflict, DomainError, NotAllowed, NotFound
 from api.versions import Expected, lock_for_write, lock_one_for_write
 from comments.services import comment_create, comment_import
 from events.models import Event
-from events.outbox import event_emit
+from events.outbox import event_batch, event_emit, events_deferred
 from projects.models import Membership, Project, Role
 from projects.rights import refusal
 from projects.services import ProjectArchived, project_ensure_active
 
 from .events import event_record
 from .models import Issue, IssueEvent, Label
+from .permissions import edit_right
 from .representation import issue_representation, label_data
 from .selectors import issue_with_role, issues_by_key, issues_for_write
 
@@ -168,7 +170,12 @@ def issue_update(
 ) -> Issue:
     """Change an issue's fields (never its status) and record each change; the issue
     returned is the one stored, as its GET renders it."""
-    issue = _locked(issue, actor, expected)
+    return update_locked(_locked(issue, actor, expected), actor=actor, **fields)
+
+
+def update_locked(issue: Issue, *, actor, **fields) -> Issue:
+    """issue_update on an issue its caller has read locked, inside their transaction (a
+    bulk edit's). However many fields change: one UPDATE, one INSERT of history."""
     project_ensure_active(project=issue.project)
     before = issue_representation(issue)
     changes = []
@@ -190,17 +197,19 @@ def issue_update(
         return issue
     issue.full_clean(exclude=[*NOT_VALIDATED, "search_vector"], validate_unique=False)
     issue.save()
-    for name, old, new in changes:
-        event_record(
+    IssueEvent.objects.bulk_create(
+        IssueEvent(
             issue=issue,
-            actor=actor,
+            actor=user_of(actor),
             kind=IssueEvent.Kind.CHANGED,
             field=name,
             old_value=_history_value(name, old),
             new_value=_history_value(name, new),
         )
+        for name, old, new in changes
+    )
     old = {name: before[name] for name, _, _ in changes}
-    _emit(Event.Type.ISSUE_UPDATED, issue, actor, changes=old)
+    _emit(Event.Type.ISSUE_UPDATED, issue, user_of(actor), changes=old)
     return issue
 
 
@@ -252,12 +261,20 @@ def _requires(transition) -> list[str]:
     return list(custom.get("requires", ()))
 
 
+def _right_refused(caller, issue: Issue, action: str) -> DomainError | None:
+    """Why `caller` may not take `action` on `issue` (the error to raise), or None."""
+    refused = refusal(caller, issue.project, action, issue)
+    if refused is None:
+        return None
+    kind = ProjectArchived if refused.code == ProjectArchived.code else NotAllowed
+    return kind(refused.message, code=refused.code)
+
+
 def _refusal(issue: Issue, caller, transition) -> DomainError | None:
     """Why `caller` may not take `transition` now (the error to raise), or None."""
-    refused = refusal(caller, issue.project, transition.permission.action, issue)
+    refused = _right_refused(caller, issue, transition.permission.action)
     if refused is not None:
-        kind = ProjectArchived if refused.code == ProjectArchived.code else NotAllowed
-        return kind(refused.message, code=refused.code)
+        return refused
     for condition in transition.conditions:
         if not condition(issue):
             return TransitionRuleNotMet(condition.message)
@@ -296,7 +313,7 @@ def issue_transition(
     moves it: a Caller from the API (its token's limits apply), or a user."""
     try:
         with transaction.atomic():
-            return _transition_locked(
+            return transition_locked(
                 issue=_locked(issue, user, expected),
                 user=user,
                 status=status,
@@ -307,7 +324,8 @@ def issue_transition(
         raise ConcurrentChange() from e
 
 
-def _transition_locked(*, issue, user, status, resolution, comment):
+def transition_locked(*, issue, user, status, resolution, comment):
+    """issue_transition on an issue its caller has read locked, inside their transaction."""
     actor = user_of(user)  # who the history and the event name
     # The row is locked and read as it is now: of concurrent identical requests, the
     # first wins and the others find the issue already moved on.
@@ -620,3 +638,190 @@ def _imported_history(issue: Issue, data: ImportedIssue, comments: list) -> list
         )
         for entry in data.history
     ]
+
+
+# -- bulk edit ---------------------------------------------------------------------------
+#
+# Bulk edit: one change applied to many issues, all or nothing (`atomic`) or each on its
+# own (`partial`), and a dry run that answers what a real run would.
+#
+# Each issue goes through the single edit's own code (update_locked, and
+# transition_locked for a status change), after the single edit's checks: the
+# caller must see it (else it fails as a key that names nothing does), hold the right the
+# change takes on it, and meet the workflow's rules. So a batch can do nothing one request
+# per issue could not. Every event of a run carries one `bulk_id` (events.outbox.
+# event_batch), and they are written in one statement at the end (events_deferred), so the
+# notifications of a batch go out as one mail per person.
+
+# What a change may hold besides the fields a PATCH takes.
+LABEL_CHANGES = ("labels_add", "labels_remove")
+STATUS_CHANGE = ("status", "resolution", "comment")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One issue of the batch: its key, and the version the client based the change on."""
+
+    key: str
+    expected: Expected | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of one issue: the issue as stored (or as it would be, in a dry run), or
+    the error that stopped it (an api.errors DomainError or Django's ValidationError)."""
+
+    key: str
+    issue: Issue | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Result:
+    outcomes: list[Outcome]
+    bulk_id: uuid.UUID | None
+    applied: bool  # whether the changes are stored (not a dry run, not an atomic refusal)
+    failed: list[Outcome] = field(init=False)
+
+    def __post_init__(self):
+        self.failed = [outcome for outcome in self.outcomes if not outcome.ok]
+
+
+class BulkRefused(DomainError):
+    """An atomic bulk edit one of whose issues cannot change: none did (400). `errors`
+    lists each issue's problems."""
+
+    message = "Some of the issues cannot be changed, so none was."
+    code = "bulk_refused"
+
+
+class _Undo(Exception):
+    """Rolls back the batch's transaction: a dry run, or an atomic batch with a failure."""
+
+
+def issues_bulk_edit(
+    *,
+    caller,
+    targets: list[Target],
+    changes: dict,
+    atomic: bool = True,
+    dry_run: bool = False,
+) -> Result:
+    """Apply `changes` (the fields of a PATCH, with `labels` as Label rows or refs by name,
+    plus `labels_add`, `labels_remove`, and `status` with its `resolution` and `comment`)
+    to each issue of `targets`, as `caller` (a Caller, or a user)."""
+    bulk_id = uuid.uuid4()
+    outcomes: list[Outcome] = []
+    labels = _labels_named(targets, changes)
+    try:
+        with transaction.atomic(), event_batch(bulk_id), events_deferred() as pending:
+            # Locked in one order (the keys'), so two batches over the same issues queue
+            # instead of deadlocking.
+            for target in sorted(targets, key=lambda target: target.key):
+                held = len(pending)
+                try:
+                    with transaction.atomic():
+                        issue = _locked(target.key, caller, target.expected)
+                        outcomes.append(
+                            Outcome(target.key, _apply(issue, caller, changes, labels))
+                        )
+                except (DomainError, ValidationError) as error:
+                    del pending[held:]  # its events went with its savepoint
+                    outcomes.append(Outcome(target.key, error=error))
+                except ConcurrentTransition:
+                    del pending[held:]
+                    outcomes.append(Outcome(target.key, error=ConcurrentChange()))
+            failed = any(not outcome.ok for outcome in outcomes)
+            if dry_run or (atomic and failed):
+                raise _Undo()
+        applied = True
+    except _Undo:
+        applied = False
+    order = {target.key: index for index, target in enumerate(targets)}
+    outcomes.sort(key=lambda outcome: order[outcome.key])
+    return Result(outcomes, bulk_id if applied else None, applied)
+
+
+def _labels_named(targets: list[Target], changes: dict) -> dict[tuple[str, str], Label]:
+    """The labels the change names, of every project the keys name, in one query:
+    {(project key, lower-case name): label}. A key's project is the part before its dash."""
+    names = {
+        str(ref).lower()
+        for part in ("labels", *LABEL_CHANGES)
+        for ref in changes.get(part) or ()
+        if not isinstance(ref, Label)
+    }
+    if not names:
+        return {}
+    projects = {target.key.rpartition("-")[0].upper() for target in targets}
+    index = {}
+    for label in Label.objects.filter(project__key__in=projects).select_related("project"):
+        for ref in (label.name.lower(), str(label.pk)):
+            if ref in names:
+                index[(label.project.key, ref)] = label
+    return index
+
+
+def _resolve(issue: Issue, part: str, refs, labels) -> list[Label]:
+    found, unknown = [], []
+    for ref in refs:
+        label = (
+            ref if isinstance(ref, Label) else labels.get((issue.project.key, str(ref).lower()))
+        )
+        if label is None or label.project_id != issue.project_id:
+            unknown.append(str(ref))
+        elif label not in found:
+            found.append(label)
+    if unknown:
+        raise ValidationError(
+            {part: f"No such label in project {issue.project.key}: {', '.join(unknown)}."}
+        )
+    return found
+
+
+def _apply(issue: Issue, caller, changes: dict, labels) -> Issue:
+    fields = {
+        name: value
+        for name, value in changes.items()
+        if name not in STATUS_CHANGE and name not in LABEL_CHANGES
+    }
+    if "labels" in fields:
+        fields["labels"] = _resolve(issue, "labels", fields["labels"], labels)
+    if any(part in changes for part in LABEL_CHANGES):
+        add = _resolve(issue, "labels_add", changes.get("labels_add") or (), labels)
+        remove = {
+            label.pk
+            for label in _resolve(
+                issue, "labels_remove", changes.get("labels_remove") or (), labels
+            )
+        }
+        current = [*issue.prefetched_labels, *add]
+        fields["labels"] = [label for label in dict.fromkeys(current) if label.pk not in remove]
+    edited = set(fields) | {part for part in LABEL_CHANGES if part in changes}
+    if edited:
+        _ensure_may(caller, issue, edit_right(edited))
+        issue = update_locked(issue, actor=user_of(caller), **fields)
+    if "status" in changes and changes["status"] != issue.status:
+        try:
+            issue = transition_locked(
+                issue=issue,
+                user=caller,
+                status=changes["status"],
+                resolution=changes.get("resolution") or "",
+                comment=changes.get("comment") or "",
+            )
+        except DomainError as error:
+            error.extra.setdefault("field", "status")
+            raise
+    return issue
+
+
+def _ensure_may(caller, issue: Issue, right: str) -> None:
+    """The check HasRights makes of a single PATCH on this issue."""
+    refused = _right_refused(caller, issue, right)
+    if refused is not None:
+        raise refused

@@ -3,6 +3,8 @@ from rest_framework.routers import SimpleRouter
 from . import comment_views, views
 
 router = SimpleRouter(trailing_slash=False)
+# Before the issues: `bulk` is no issue key.
+router.register("issues/bulk", views.IssueBulkViewSet, basename="issue-bulk")
 router.register("issues", views.IssueViewSet, basename="issue")
 router.register(
     r"projects/(?P<project_key>[^/]+)/issues", views.ProjectIssueViewSet, basename="project-issue"

@@ -6,7 +6,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.callers import Caller
-from api.conditional import ConditionalMixin
+from api.conditional import ConditionalMixin, etag_for
+from api.errors import NotFound
+from api.exceptions import described
 from api.filters import (
     RepeatedParametersFilter,
     StrictOrderingFilter,
@@ -33,6 +35,8 @@ from .models import Issue, IssueEvent, Label
 from .permissions import create_issue_right, edit_issue_right
 from .selectors import issue_get_visible, issue_list_count, issue_list_rows, issues_listed
 from .serializers import (
+    BulkEditResultSerializer,
+    BulkEditSerializer,
     IssueCreateSerializer,
     IssueEventSerializer,
     IssueSerializer,
@@ -42,6 +46,7 @@ from .serializers import (
     TransitionRequestSerializer,
     issue_rows_data,
 )
+from .services import BulkRefused, issues_bulk_edit
 
 
 class IssuePagination(FlexiblePagination):
@@ -380,3 +385,107 @@ class LabelViewSet(
 
     def perform_destroy(self, instance):
         services.label_delete(label=instance, actor=self.request.user, expected=self.expected())
+
+
+class IssueBulkViewSet(StrictQueryMixin, IdempotentCreateMixin, viewsets.GenericViewSet):
+    """Change many issues at once."""
+
+    serializer_class = BulkEditSerializer
+    # Each issue is checked as its single edit would be, by the service: visibility, the
+    # right the change takes on it (with the token's scope), the workflow.
+    permission_classes = [IsAuthenticated]
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        # An issue's version is the ETag its GET answers with (If-Match per issue).
+        return {**context, "version_of": lambda row: etag_for(self.issue_data(row))}
+
+    def issue_data(self, issue):
+        return IssueSerializer(issue, context={"request": self.request}).data
+
+    @extend_schema(
+        request=BulkEditSerializer,
+        responses={200: BulkEditResultSerializer},
+        examples=[
+            OpenApiExample(
+                "Close what a release fixed",
+                value={
+                    "issues": ["WEB-12", {"key": "WEB-14", "if_match": '"3f2a..."'}],
+                    "changes": {"status": "closed", "resolution": "fixed", "labels_add": ["v2"]},
+                    "mode": "atomic",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def create(self, request, *args, **kwargs):
+        """Change many issues at once. One change goes to up to BULK_EDIT_MAX_ISSUES
+        issues (100 by default), in any projects the caller can see. Each issue follows
+        the rules of its single edit (rights, the workflow, assignees, archived
+        projects); an issue the caller cannot see fails as a key that names nothing.
+        `atomic` (the default): every issue changes or none does, and a 400 lists each
+        issue's problems. `partial`: 200, with one result per issue. `dry_run` answers
+        what a real run would, and changes nothing. Every event of the edit carries its
+        `bulk_id`."""
+        return self.create_once(request, lambda: self.edit(request))
+
+    def edit(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = issues_bulk_edit(
+            caller=Caller.of(request),
+            targets=data["issues"],
+            changes=data["changes"],
+            atomic=data["mode"] == "atomic",
+            dry_run=data["dry_run"],
+        )
+        results = [self.result(outcome) for outcome in result.outcomes]
+        if data["mode"] == "atomic" and result.failed:
+            raise BulkRefused(
+                f"{len(result.failed)} of {len(results)} issues cannot be changed "
+                f"({', '.join(o.key for o in result.failed[:10])}), so none was.",
+                errors=[
+                    {"key": r["key"], "status": r["status"], **error}
+                    for r in results
+                    for error in r["errors"]
+                ],
+            )
+        # Built here, as described by BulkEditResultSerializer (the schema's), from the
+        # issues' own representations.
+        body = {
+            "bulk_id": str(result.bulk_id) if result.bulk_id else None,
+            "mode": data["mode"],
+            "dry_run": data["dry_run"],
+            "succeeded": len(results) - len(result.failed),
+            "failed": len(result.failed),
+            "results": results,
+        }
+        return Response(body)
+
+    def result(self, outcome) -> dict:
+        if outcome.ok:
+            issue = self.issue_data(outcome.issue)
+            return {
+                "key": outcome.key,
+                "status": 200,
+                "issue": issue,
+                "etag": etag_for(issue),
+                "errors": [],
+            }
+        status_code, errors = described(outcome.error)
+        # A refusal of the issue as a whole (not found, no right, stale) names no field.
+        errors = [{**error, "field": error["field"] or "issue"} for error in errors]
+        return {
+            "key": outcome.key,
+            "status": status_code,
+            "issue": None,
+            "etag": None,
+            "errors": errors,
+        }
+
+    def check_replay(self, data) -> None:
+        # A replay shows issues as they were changed: only to a caller who still sees them.
+        ids = {r["issue"]["id"] for r in data["results"] if r["issue"] is not None}
+        if issues_listed(Caller.of(self.request)).filter(pk__in=ids).count() != len(ids):
+            raise NotFound()

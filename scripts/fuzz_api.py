@@ -167,6 +167,9 @@ include-name = [
   # An import is judged by its file's content (UTF-8, the format's syntax, each record's
   # rules), which the schema can only call binary.
   "POST /api/v1/projects/{project_key}/imports",
+  # A bulk edit names issues, users and labels that may not exist; in its atomic mode one
+  # issue that cannot change is a 400 for the whole batch; and a key may not be listed twice.
+  "POST /api/v1/issues/bulk",
 ]
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "400", "401", "403", "404", "409", "412", "414", "422", "429", "5xx",

@@ -486,6 +486,9 @@ elif TRANSFERS_STORAGE == "s3":
     AWS_S3_SIGNATURE_VERSION = "s3v4"
 else:
     raise ImproperlyConfigured(f"TRANSFERS_STORAGE is local or s3, not {TRANSFERS_STORAGE!r}")
+# Bulk edit (POST /api/v1/issues/bulk): the most issues one request may change. Each is
+# locked and changed in the request's transaction, so this bounds how long it holds them.
+BULK_EDIT_MAX_ISSUES = env.int("BULK_EDIT_MAX_ISSUES", default=100)
 # Exports: deleted this many hours after they were asked for; a download link works for
 # this many seconds (read the export again for a new one); issues read per query.
 EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=24)

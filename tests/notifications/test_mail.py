@@ -72,6 +72,24 @@ def test_a_bulk_change_to_fifty_issues_sends_one_mail_not_fifty(team, notify, de
     assert Thread.objects.filter(user=team.reporter).count() == 50
 
 
+def test_a_bulk_edit_through_the_api_sends_each_person_one_mail(
+    team, client_for, notify, deliver, smtp
+):
+    issues = [IssueFactory(project=team.project, reporter=team.reporter) for _ in range(20)]
+    response = client_for(team.owner).post(
+        "/api/v1/issues/bulk",
+        {"issues": [i.key for i in issues], "changes": {"priority": "high", "labels": []}},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    notify()
+    deliver()
+
+    (mail,) = smtp.to(team.reporter.email)
+    assert mail["Subject"].startswith("20 issues changed: ")
+    assert all(issue.key in text_of(mail) for issue in issues)
+
+
 def test_a_mention_goes_within_a_minute_other_activity_once_it_pauses(
     team, client_for, notify, deliver, smtp, settings
 ):
