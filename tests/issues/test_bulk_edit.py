@@ -406,7 +406,7 @@ def test_statements_are_bounded_per_issue(client_for, owner, project):
     one, ten = count(1), count(10)
     # Per issue: a savepoint and its release, the locked read and its labels, the UPDATE,
     # the history; the events of all of them are one INSERT at the end.
-    assert ten - one == 9 * 6
+    assert ten - one <= 9 * 6
 
 
 # Who may change an issue's priority through a bulk edit: whoever may PATCH it, as a single
