@@ -46,10 +46,16 @@ class IssueQuerySet(models.QuerySet):
 
     def by_key(self, key: str):
         """Filter on a readable key such as `WEB-42` (no match if malformed)."""
-        project_key, _, number = key.upper().rpartition("-")
-        if not project_key or not (number.isascii() and number.isdigit()):
-            return self.none()
-        return self.filter(project__key=project_key, number=int(number))
+        return self.by_keys([key])
+
+    def by_keys(self, keys):
+        """Filter on readable keys (`["WEB-42", "API-7"]`; malformed ones match nothing)."""
+        match = Q(pk__in=[])
+        for key in keys:
+            project_key, _, number = key.upper().rpartition("-")
+            if project_key and number.isascii() and number.isdigit():
+                match |= Q(project__key=project_key, number=int(number))
+        return self.filter(match)
 
 
 class Issue(ConcurrentTransitionMixin, models.Model):

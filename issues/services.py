@@ -1,6 +1,7 @@
 """Issue writes: creation, edits, the workflow and labels. The API, the admin and
 commands all go through these, so the rules hold everywhere."""
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from .events import event_record
 from .models import Issue, IssueEvent, Label
 from .permissions import edit_right
 from .representation import issue_representation, label_data
-from .selectors import issue_with_role, issues_by_key, issues_for_write
+from .selectors import issue_with_role, issues_by_key, issues_by_keys, issues_for_write
 
 STATUS_FIELD = Issue._meta.get_field("status")
 
@@ -74,16 +75,20 @@ def _allocate_number(project: Project) -> int:
         return cursor.fetchone()[0]
 
 
+def _developers(assignee):
+    """The memberships that let `assignee` be assigned issues of their project."""
+    return Membership.objects.filter(user=assignee, role__gte=Role.DEVELOPER, user__is_active=True)
+
+
+def _not_a_developer(assignee) -> ValidationError:
+    return ValidationError(
+        {"assignee": f"{assignee.username} is not a developer (or above) of this project."}
+    )
+
+
 def _check_assignee(project: Project, assignee) -> None:
-    if assignee is None:
-        return
-    is_developer = Membership.objects.filter(
-        project=project, user=assignee, role__gte=Role.DEVELOPER, user__is_active=True
-    ).exists()
-    if not is_developer:
-        raise ValidationError(
-            {"assignee": f"{assignee.username} is not a developer (or above) of this project."}
-        )
+    if assignee is not None and not _developers(assignee).filter(project=project).exists():
+        raise _not_a_developer(assignee)
 
 
 def _check_labels(project: Project, labels) -> None:
@@ -173,13 +178,14 @@ def issue_update(
     return update_locked(_locked(issue, actor, expected), actor=actor, **fields)
 
 
-def update_locked(issue: Issue, *, actor, **fields) -> Issue:
+def update_locked(issue: Issue, *, actor, assignee_checked: bool = False, **fields) -> Issue:
     """issue_update on an issue its caller has read locked, inside their transaction (a
-    bulk edit's). However many fields change: one UPDATE, one INSERT of history."""
+    bulk edit's, which checks the assignee for all its issues at once). However many
+    fields change: one UPDATE, one INSERT of history."""
     project_ensure_active(project=issue.project)
     before = issue_representation(issue)
     changes = []
-    if "assignee" in fields:
+    if "assignee" in fields and not assignee_checked:
         _check_assignee(issue.project, fields["assignee"])
     if "labels" in fields:
         labels = list(fields.pop("labels"))
@@ -717,17 +723,34 @@ def issues_bulk_edit(
     bulk_id = uuid.uuid4()
     outcomes: list[Outcome] = []
     labels = _labels_named(targets, changes)
+    assignee = changes.get("assignee")
+    # The projects whose issues the assignee may take, for all the issues in one query.
+    assignable = (
+        set(_developers(assignee).values_list("project_id", flat=True)) if assignee else None
+    )
+    # Each issue's changes are undone alone only where the others' stay: in a partial real
+    # run. Elsewhere any failure undoes the whole batch, and savepoints would only cost.
+    alone = transaction.atomic if not (atomic or dry_run) else contextlib.nullcontext
     try:
         with transaction.atomic(), event_batch(bulk_id), events_deferred() as pending:
-            # Locked in one order (the keys'), so two batches over the same issues queue
-            # instead of deadlocking.
-            for target in sorted(targets, key=lambda target: target.key):
+            # Every issue the caller may see, locked in one statement, in id order (so
+            # two batches over the same issues queue instead of deadlocking).
+            rows = issues_by_keys(caller, [target.key for target in targets])
+            found = {
+                issue.key: issue_with_role(issue, caller)
+                for issue in rows.select_for_update(of=("self",))
+            }
+            for target in targets:
                 held = len(pending)
                 try:
-                    with transaction.atomic():
-                        issue = _locked(target.key, caller, target.expected)
+                    with alone():
+                        issue = found.get(target.key)
+                        if issue is None:
+                            raise NotFound()
+                        if target.expected is not None:
+                            target.expected.check(issue)
                         outcomes.append(
-                            Outcome(target.key, _apply(issue, caller, changes, labels))
+                            Outcome(target.key, _apply(issue, caller, changes, labels, assignable))
                         )
                 except (DomainError, ValidationError) as error:
                     del pending[held:]  # its events went with its savepoint
@@ -741,8 +764,6 @@ def issues_bulk_edit(
         applied = True
     except _Undo:
         applied = False
-    order = {target.key: index for index, target in enumerate(targets)}
-    outcomes.sort(key=lambda outcome: order[outcome.key])
     return Result(outcomes, bulk_id if applied else None, applied)
 
 
@@ -783,7 +804,7 @@ def _resolve(issue: Issue, part: str, refs, labels) -> list[Label]:
     return found
 
 
-def _apply(issue: Issue, caller, changes: dict, labels) -> Issue:
+def _apply(issue: Issue, caller, changes: dict, labels, assignable) -> Issue:
     fields = {
         name: value
         for name, value in changes.items()
@@ -804,7 +825,9 @@ def _apply(issue: Issue, caller, changes: dict, labels) -> Issue:
     edited = set(fields) | {part for part in LABEL_CHANGES if part in changes}
     if edited:
         _ensure_may(caller, issue, edit_right(edited))
-        issue = update_locked(issue, actor=user_of(caller), **fields)
+        if assignable is not None and issue.project_id not in assignable:
+            raise _not_a_developer(changes["assignee"])
+        issue = update_locked(issue, actor=user_of(caller), assignee_checked=True, **fields)
     if "status" in changes and changes["status"] != issue.status:
         try:
             issue = transition_locked(
