@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: harness
 from harness import ROOT
-from harness.image import base_env, write_private_key
+from harness.image import HOST, production_env
 from harness.postgres import Database
 from harness.server import Gunicorn
 
@@ -51,17 +51,11 @@ PRIORITIES = ["lowest", "low", "medium", "high", "highest"]
 
 def environment(tmp: Path) -> dict[str, str]:
     return {
-        **base_env(tmp),
+        **production_env(
+            tmp, database_url=DATABASE.url, redis_url=REDIS_URL, metrics_token=METRICS_TOKEN
+        ),
         "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "PRIVATE_KEY_PATH": str(write_private_key(tmp)),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": DATABASE.url,
-        "REDIS_URL": REDIS_URL,
-        "STATIC_ROOT": str(tmp / "static"),
         "LOG_LEVEL": "WARNING",
-        "METRICS_TOKEN": METRICS_TOKEN,
         # One script sending far more requests than a person would.
         "THROTTLE_USER": "1000000/s",
         "THROTTLE_LOGIN": "1000000/s",
@@ -99,7 +93,7 @@ class Client:
     def send(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict | str]:
         headers = {
             "Content-Type": "application/json",
-            "Host": "localhost",
+            "Host": HOST,
             "X-Forwarded-Proto": "https",  # what the TLS-terminating ingress adds
             **(headers or {}),
         }
