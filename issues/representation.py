@@ -20,17 +20,23 @@ from api.representation import utc_iso
 from .choices import Priority
 
 ISSUE_URL = "issue-detail"  # the route of an issue's address, by key
-# The issue's own columns its representation shows, as `.values()` names them.
-ISSUE_COLUMNS = (
+# The issue's representation: its fields, in order (IssueSerializer declares them; the
+# CSV export takes the same, from `key` on).
+ISSUE_FIELDS = (
     "id",
-    "project_id",
+    "url",
+    "key",
     "number",
+    "project",
     "title",
     "description",
     "type",
     "priority",
     "status",
     "resolution",
+    "reporter",
+    "assignee",
+    "labels",
     "due_date",
     "created_at",
     "updated_at",
@@ -38,6 +44,14 @@ ISSUE_COLUMNS = (
     "closed_at",
 )
 PEOPLE = ("reporter", "assignee")
+# The issue's own columns its representation shows, as `.values()` names them: the fields
+# that are columns of its row, and the project's id.
+ISSUE_COLUMNS = (
+    "id",
+    "project_id",
+    "number",
+    *(name for name in ISSUE_FIELDS[5:] if name not in (*PEOPLE, "labels")),
+)
 # What an issue's representation reads per issue, besides its labels: its columns and the
 # few of its project and people it shows.
 ISSUE_ROW_FIELDS = (

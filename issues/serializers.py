@@ -16,7 +16,7 @@ from projects.models import Project
 from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
-from .representation import ISSUE_URL, issue_data, issue_representation, label_data
+from .representation import ISSUE_FIELDS, ISSUE_URL, issue_data, issue_representation, label_data
 from .services import Target
 
 
@@ -121,27 +121,7 @@ class IssueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Issue
-        fields = [
-            "id",
-            "url",
-            "key",
-            "number",
-            "project",
-            "title",
-            "description",
-            "type",
-            "priority",
-            "status",
-            "resolution",
-            "reporter",
-            "assignee",
-            "labels",
-            "due_date",
-            "created_at",
-            "updated_at",
-            "resolved_at",
-            "closed_at",
-        ]
+        fields = list(ISSUE_FIELDS)
         read_only_fields = fields
 
     def to_representation(self, issue):

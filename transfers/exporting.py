@@ -20,6 +20,7 @@ from api.filters import MAX_REPEATS
 from comments.models import Comment
 from issues.filters import IssueFilter, IssueSearchFilter
 from issues.models import Issue, IssueEvent
+from issues.representation import PEOPLE
 
 from . import formats
 
@@ -32,22 +33,15 @@ REPEATABLE = {
 }
 INCLUDES = ("comments", "history")
 
+# The issue's columns the export reads, in the CSV's order (its labels come apart).
 ISSUE_FIELDS = (
     "id",
     "number",
-    "title",
-    "description",
-    "type",
-    "priority",
-    "status",
-    "resolution",
-    "reporter__username",
-    "assignee__username",
-    "due_date",
-    "created_at",
-    "updated_at",
-    "resolved_at",
-    "closed_at",
+    *(
+        f"{name}__username" if name in PEOPLE else name
+        for name in formats.CSV_COLUMNS[1:]
+        if name != "labels"
+    ),
 )
 
 

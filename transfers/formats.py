@@ -7,25 +7,10 @@ import io
 import re
 
 from issues.models import Issue
+from issues.representation import ISSUE_FIELDS
 
 # The CSV's header, in this order (an import takes any order, `key` and `title` required).
-CSV_COLUMNS = (
-    "key",
-    "title",
-    "description",
-    "type",
-    "priority",
-    "status",
-    "resolution",
-    "reporter",
-    "assignee",
-    "labels",
-    "due_date",
-    "created_at",
-    "updated_at",
-    "resolved_at",
-    "closed_at",
-)
+CSV_COLUMNS = ("key", *ISSUE_FIELDS[ISSUE_FIELDS.index("title") :])
 CSV_REQUIRED = ("key", "title")
 
 # A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection"):
