@@ -42,6 +42,15 @@ def _ensure_may_join(*, project: Project, user) -> None:
         )
 
 
+def _emit_project(type: str, project: Project, actor, **extra) -> None:
+    event_emit(type=type, project=project, actor=actor, data=project_data(project), **extra)
+
+
+def _emit_member(type: str, membership: Membership, actor, **extra) -> None:
+    data = membership_data(membership)
+    event_emit(type=type, project=membership.project, actor=actor, data=data, **extra)
+
+
 @transaction.atomic
 def project_create(
     *, creator, key: str, name: str, description: str = "", visibility: str = "private"
@@ -55,12 +64,7 @@ def project_create(
     project.full_clean()
     project.save()
     Membership.objects.create(project=project, user=creator, role=Role.OWNER)
-    event_emit(
-        type=Event.Type.PROJECT_CREATED,
-        project=project,
-        actor=creator,
-        data=project_data(project),
-    )
+    _emit_project(Event.Type.PROJECT_CREATED, project, creator)
     return project
 
 
@@ -87,13 +91,7 @@ def project_update(
     project.save()
     if not old:
         return project
-    event_emit(
-        type=Event.Type.PROJECT_UPDATED,
-        project=project,
-        actor=actor,
-        data=project_data(project),
-        changes=old,
-    )
+    _emit_project(Event.Type.PROJECT_UPDATED, project, actor, changes=old)
     return project
 
 
@@ -102,12 +100,8 @@ def _set_archived(project: Project, archived: bool, actor, expected: Expected | 
     if project.is_archived != archived:
         project.archived_at = timezone.now() if archived else None
         project.save(update_fields=["archived_at", "updated_at"])
-        event_emit(
-            type=Event.Type.PROJECT_ARCHIVED if archived else Event.Type.PROJECT_UNARCHIVED,
-            project=project,
-            actor=actor,
-            data=project_data(project),
-        )
+        kind = Event.Type.PROJECT_ARCHIVED if archived else Event.Type.PROJECT_UNARCHIVED
+        _emit_project(kind, project, actor)
     return project
 
 
@@ -128,9 +122,7 @@ def project_delete(*, project: Project, actor=None, expected: Expected | None = 
     project = _lock_project(project, actor, expected)
     # Recorded first, while the project row exists; the deletion then sets the event's
     # project to null (its key stays), so only site admins see it in the feed.
-    event_emit(
-        type=Event.Type.PROJECT_DELETED, project=project, actor=actor, data=project_data(project)
-    )
+    _emit_project(Event.Type.PROJECT_DELETED, project, actor)
     project.delete()
 
 
@@ -142,12 +134,7 @@ def membership_add(*, project: Project, user, role: Role, actor=None) -> Members
     if Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError({"username": f"{user.username} is already a member."})
     membership = Membership.objects.create(project=project, user=user, role=role)
-    event_emit(
-        type=Event.Type.MEMBER_ADDED,
-        project=project,
-        actor=actor,
-        data=membership_data(membership),
-    )
+    _emit_member(Event.Type.MEMBER_ADDED, membership, actor)
     return membership
 
 
@@ -179,13 +166,7 @@ def membership_change_role(
     old = membership_data(membership)["role"]
     membership.role = role
     membership.save(update_fields=["role"])
-    event_emit(
-        type=Event.Type.MEMBER_UPDATED,
-        project=membership.project,
-        actor=actor,
-        data=membership_data(membership),
-        changes={"role": old},
-    )
+    _emit_member(Event.Type.MEMBER_UPDATED, membership, actor, changes={"role": old})
     return membership
 
 
