@@ -531,22 +531,32 @@ def _state(check: _Fields, status, resolution) -> tuple[str, str]:
     return status, resolution
 
 
+def _objects(check: _Fields, field: str, values, limit: int, what: str):
+    """The objects of a list field of an issue, as (name, object) pairs, each non-object
+    refused by its position (`comments.3`); None, refused, if it is no list or too long."""
+    if not isinstance(values, list):
+        check.refuse(field, f"Must be a list of {what}.")
+        return None
+    if len(values) > limit:
+        check.refuse(field, f"At most {limit} {what} per issue (this has {len(values)}).")
+        return None
+    items = []
+    for index, value in enumerate(values):
+        if isinstance(value, dict):
+            items.append((f"{field}.{index}", value))
+        else:
+            check.refuse(f"{field}.{index}", "Must be an object.")
+    return items
+
+
 def _comments(check: _Fields, values, *, github: bool = False) -> list[CommentRow]:
     if values is None or (github and isinstance(values, int)):
         return []  # GitHub's REST issue has a count here; comments come as a list
-    if not isinstance(values, list):
-        check.refuse("comments", "Must be a list of comments.")
-        return []
-    limit = settings.IMPORT_MAX_COMMENTS
-    if len(values) > limit:
-        check.refuse("comments", f"At most {limit} comments per issue (this has {len(values)}).")
+    items = _objects(check, "comments", values, settings.IMPORT_MAX_COMMENTS, "comments")
+    if items is None:
         return []
     comments = []
-    for index, value in enumerate(values):
-        name = f"comments.{index}"
-        if not isinstance(value, dict):
-            check.refuse(name, "Must be an object.")
-            continue
+    for name, value in items:
         comments.append(
             CommentRow(
                 author=check.person(
@@ -570,19 +580,11 @@ _KINDS = ", ".join(IssueEvent.Kind.values)
 def _history(check: _Fields, values, comments: int) -> list[HistoryRow] | None:
     if values is None:
         return None
-    if not isinstance(values, list):
-        check.refuse("history", "Must be a list of history entries.")
-        return None
-    limit = settings.IMPORT_MAX_HISTORY
-    if len(values) > limit:
-        check.refuse("history", f"At most {limit} entries per issue (this has {len(values)}).")
+    items = _objects(check, "history", values, settings.IMPORT_MAX_HISTORY, "history entries")
+    if items is None:
         return None
     entries = []
-    for index, value in enumerate(values):
-        name = f"history.{index}"
-        if not isinstance(value, dict):
-            check.refuse(name, "Must be an object.")
-            continue
+    for name, value in items:
         kind = value.get("kind")
         if kind not in IssueEvent.Kind.values:
             check.refuse(f"{name}.kind", f"{kind!r} is not one of {_KINDS}.", "invalid_choice")
