@@ -259,6 +259,10 @@ class IssueEvent(models.Model):
         COMMENTED = "commented"
         # Brought in by an import (transfers/): `new_value` says from where.
         IMPORTED = "imported"
+        # A relation to another issue added or removed (issues/relations.py): `field` is
+        # its type as this issue reads it, `new_value` (added) or `old_value` the other key.
+        RELATED = "related"
+        UNRELATED = "unrelated"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -282,3 +286,53 @@ class IssueEvent(models.Model):
 
     def __str__(self):
         return f"{self.issue_id} {self.kind}"
+
+
+class IssueRelation(models.Model):
+    """A link between two issues, stored once from its source: `source` blocks `target`,
+    `source` duplicates `target`, `source` relates to `target` (symmetric), or `source` is
+    a sub-issue of `target` (its parent; an issue has at most one)."""
+
+    class Type(models.TextChoices):
+        BLOCKS = "blocks"
+        DUPLICATE_OF = "duplicate_of"
+        RELATES_TO = "relates_to"
+        PARENT = "parent"
+
+    # How the other side reads each type (relates_to reads the same both ways).
+    INVERSE = {
+        "blocks": "blocked_by",
+        "duplicate_of": "duplicated_by",
+        "relates_to": "relates_to",
+        "parent": "child",
+    }
+
+    source = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="relations_out")
+    target = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="relations_in")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "type"], name="issue_relation_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["source"],
+                condition=Q(type="parent"),
+                name="issue_relation_one_parent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")), name="issue_relation_not_self"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["target", "type"], name="issue_relation_target"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id} {self.type} {self.target_id}"

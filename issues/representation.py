@@ -139,3 +139,22 @@ def label_data(label, request=None) -> dict:
         "description": label.description,
         "created_at": utc_iso(label.created_at),
     }
+
+
+def relation_data(relation, issue_pk: int) -> dict:
+    """A relation as the issue `issue_pk` reads it: its type in that issue's words and the
+    other issue (key, title, status, project). Both issues come with their projects."""
+    outgoing = relation.source_id == issue_pk
+    other = relation.target if outgoing else relation.source
+    inverse = {"blocks": "blocked_by", "duplicate_of": "duplicated_by", "parent": "child"}
+    return {
+        "id": relation.pk,
+        "type": relation.type if outgoing else inverse.get(relation.type, relation.type),
+        "issue": {
+            "key": f"{other.project.key}-{other.number}",
+            "title": other.title,
+            "status": other.status,
+            "project": other.project.key,
+        },
+        "created_at": utc_iso(relation.created_at),
+    }

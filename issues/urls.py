@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import comment_views, views
+from . import comment_views, relation_views, views
 
 router = SimpleRouter(trailing_slash=False)
 # Before the issues: `bulk` is no issue key.
@@ -17,6 +17,11 @@ router.register(
     r"issues/(?P<issue_key>[^/]+)/comments",
     comment_views.IssueCommentViewSet,
     basename="issue-comment",
+)
+router.register(
+    r"issues/(?P<issue_key>[^/]+)/relations",
+    relation_views.IssueRelationViewSet,
+    basename="issue-relation",
 )
 
 urlpatterns = router.urls

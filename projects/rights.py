@@ -129,6 +129,13 @@ RIGHTS: dict[str, Right] = {
     "delete_issue": Right(
         Role.MAINTAINER, "Only maintainers and owners can delete issues.", scope="issues:write"
     ),
+    # -- relations between issues (issues/relations.py): of the URL's issue, to one the
+    # caller can see
+    "relate_issues": Right(
+        Role.DEVELOPER,
+        "Only developers and above can relate this issue to others.",
+        scope="issues:write",
+    ),
     # -- the workflow: one right per transition (issues/models.py names them) -------------
     "start_issue": Right(
         Role.MAINTAINER,

@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         # An issue's status wherever it appears (issues, their history), by one name.
         "IssueStatusEnum": "issues.models.Issue.Status",
         "IssueTypeEnum": "issues.models.Issue.Type",
+        "IssueRelationTypeEnum": "issues.relations.TYPE_NAMES",
         "EventTypeEnum": "events.models.Event.Type",
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
         # Notifications: the reasons, and how each reaches a person by mail.

@@ -117,6 +117,11 @@ PROBES = {
     "resolve_issue": status("resolved"),
     "close_issue": status("closed", resolution="wont_fix"),
     "reopen_issue": status("open", comment="Still broken."),
+    "relate_issues": lambda s: (
+        "post",
+        f"{I(s)}/relations",
+        {"type": "blocks", "issue": IssueFactory(project=s.project).key},
+    ),
     "comment": lambda s: ("post", f"{I(s)}/comments", {"body": "Hi"}),
     "edit_comment": lambda s: ("patch", f"/api/v1/comments/{s.comment.pk}", {"body": "Edited"}),
     "delete_comment": lambda s: ("delete", f"/api/v1/comments/{s.comment.pk}", None),

@@ -8,6 +8,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts.services import pat_create
 from events.outbox import event_emit
+from issues.models import IssueRelation
 from projects.models import Role
 from projects.services import bot_create
 from tests.factories import CommentFactory, IssueFactory, LabelFactory, ThreadFactory
@@ -49,6 +50,9 @@ def url_filler(project, owner, member):
     export = export_create(project=project, requested_by=owner, format="csv", filters={})
     imported = Import.objects.create(project=project, requested_by=owner, format="csv")
     thread = ThreadFactory(user=owner, issue=issue)  # notifications
+    relation = IssueRelation.objects.create(
+        source=issue, target=IssueFactory(project=project), type="relates_to"
+    )
 
     def fill(path: str) -> str:
         under_bots = "/bots/" in path
@@ -64,6 +68,7 @@ def url_filler(project, owner, member):
             "export_id": export.pk,
             "import_id": imported.pk,
             "thread_id": thread.pk,
+            "relation_id": relation.pk,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

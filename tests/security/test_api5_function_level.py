@@ -124,6 +124,13 @@ REQUESTS = {
     "comment": [
         ("post", lambda s: f"/api/v1/issues/{s.issue.key}/comments", lambda s: {"body": "Hi"}),
     ],
+    "relate_issues": [
+        (
+            "post",
+            lambda s: f"/api/v1/issues/{s.issue.key}/relations",
+            lambda s: {"type": "relates_to", "issue": s.in_review.key},
+        ),
+    ],
     "edit_issue": [
         ("patch", lambda s: f"/api/v1/issues/{s.issue.key}", lambda s: {"priority": "high"}),
         ("patch", lambda s: f"/api/v1/issues/{s.issue.key}", lambda s: {"labels": ["x"]}),

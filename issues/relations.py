@@ -1,0 +1,201 @@
+"""Relations between issues (blocks, duplicate_of, relates_to, parent): their rules and
+writes. A relation is stored once, from its source; each side reads it in its own words
+(`blocks` / `blocked_by`, `parent` / `child`). Nothing here names, lists or counts an
+issue the caller cannot see."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+
+from accounts.callers import user_of
+from api.errors import Conflict, NotFound
+from projects.models import Project
+from projects.services import project_ensure_active
+
+from .events import event_record
+from .models import Issue, IssueEvent, IssueRelation
+from .selectors import issues_by_key
+
+Type = IssueRelation.Type
+# A type as either side may name it -> (stored type, whether the named issue is the source).
+NAMES = {
+    "blocks": (Type.BLOCKS, False),
+    "blocked_by": (Type.BLOCKS, True),
+    "duplicate_of": (Type.DUPLICATE_OF, False),
+    "duplicated_by": (Type.DUPLICATE_OF, True),
+    "relates_to": (Type.RELATES_TO, False),
+    "parent": (Type.PARENT, False),
+    "child": (Type.PARENT, True),
+}
+# Every type name, for the API's choices (IssueRelationTypeEnum in the schema).
+TYPE_NAMES = tuple(NAMES)
+# Types whose chains may not loop back (A blocks B blocks A; a parent of its own parent).
+ACYCLIC = (Type.BLOCKS, Type.DUPLICATE_OF, Type.PARENT)
+# Serializes the creations that could close a cycle (PostgreSQL; SQLite has one writer).
+CYCLE_LOCK = 0x69737375  # "issu"
+
+
+def max_depth() -> int:
+    """How many parent links a chain of sub-issues may have (ISSUE_MAX_PARENT_DEPTH)."""
+    return getattr(settings, "ISSUE_MAX_PARENT_DEPTH", 5)
+
+
+def max_children() -> int:
+    """How many open children an issue may have (ISSUE_MAX_OPEN_CHILDREN)."""
+    return getattr(settings, "ISSUE_MAX_OPEN_CHILDREN", 100)
+
+
+class RelationRefused(Conflict):
+    message = "This relation is not possible."
+    code = "relation_refused"
+
+
+def relations_of(issue: Issue, caller):
+    """The relations of `issue` whose other side `caller` may see, with both issues."""
+    visible = Project.objects.visible_to(caller).values("pk")
+    return IssueRelation.objects.filter(
+        Q(source=issue, target__project__in=visible) | Q(target=issue, source__project__in=visible)
+    ).select_related("source__project", "target__project")
+
+
+def _reachable(start: int, type: str, goal: int) -> bool:
+    """Whether `goal` is reached from `start` following `type` relations source -> target."""
+    seen, frontier = {start}, {start}
+    while frontier:
+        if goal in frontier:
+            return True
+        frontier = (
+            set(
+                IssueRelation.objects.filter(type=type, source__in=frontier).values_list(
+                    "target", flat=True
+                )
+            )
+            - seen
+        )
+        seen |= frontier
+    return False
+
+
+def _height(issue_pk: int) -> int:
+    """How many parent links lie below `issue_pk` (0 for an issue without children)."""
+    height, level = 0, {issue_pk}
+    while True:
+        level = set(
+            IssueRelation.objects.filter(type=Type.PARENT, target__in=level).values_list(
+                "source", flat=True
+            )
+        )
+        if not level:
+            return height
+        height += 1
+
+
+def _ancestors(issue_pk: int) -> int:
+    """How many parent links lie above `issue_pk`."""
+    count, current = 0, issue_pk
+    while True:
+        current = (
+            IssueRelation.objects.filter(type=Type.PARENT, source=current)
+            .values_list("target", flat=True)
+            .first()
+        )
+        if current is None:
+            return count
+        count += 1
+
+
+def _lock(type: str, *pks: int) -> None:
+    """Lock both issues (in id order, so two requests never wait on each other), and on
+    PostgreSQL serialize every creation that could close a cycle: two requests adding
+    A blocks B and B blocks A at once see each other's, and one is refused."""
+    if type in ACYCLIC and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CYCLE_LOCK])
+    list(Issue.objects.select_for_update().filter(pk__in=pks).order_by("pk").values("pk"))
+
+
+def _check(source: Issue, target: Issue, type: str) -> None:
+    if source.pk == target.pk:
+        raise ValidationError({"issue": "An issue cannot be related to itself."})
+    existing = IssueRelation.objects.filter(
+        Q(source=source, target=target) | Q(source=target, target=source), type=type
+    ).first()
+    if existing is not None:
+        if existing.source_id == source.pk or type == Type.RELATES_TO:
+            raise RelationRefused(
+                "These issues already have this relation.",
+                code="relation_exists",
+                relation_id=existing.pk,
+            )
+        raise RelationRefused(f"This {type} relation would make a cycle.", code="relation_cycle")
+    if type in ACYCLIC and _reachable(target.pk, type, source.pk):
+        raise RelationRefused(f"This {type} relation would make a cycle.", code="relation_cycle")
+    if type == Type.PARENT:
+        if IssueRelation.objects.filter(type=Type.PARENT, source=source).exists():
+            raise RelationRefused(
+                "This issue already has a parent; remove it first.", code="parent_exists"
+            )
+        depth = _ancestors(target.pk) + 1 + _height(source.pk)
+        if depth > max_depth():
+            raise RelationRefused(
+                f"Sub-issues may be at most {max_depth()} levels deep; this would make "
+                f"{depth}.",
+                code="parent_too_deep",
+            )
+        open_children = IssueRelation.objects.filter(
+            type=Type.PARENT, target=target, source__status__in=Issue.OPEN_STATUSES
+        ).count()
+        if source.is_open and open_children >= max_children():
+            raise RelationRefused(
+                f"An issue may have at most {max_children()} open sub-issues.",
+                code="too_many_children",
+            )
+
+
+def _record(relation: IssueRelation, actor, kind: str) -> None:
+    """The relation in both issues' histories, each in its own words."""
+    value = "new_value" if kind == IssueEvent.Kind.RELATED else "old_value"
+    source, target = relation.source, relation.target
+    event_record(issue=source, actor=actor, kind=kind, field=relation.type, **{value: target.key})
+    event_record(
+        issue=target,
+        actor=actor,
+        kind=kind,
+        field=IssueRelation.INVERSE[relation.type],
+        **{value: source.key},
+    )
+
+
+@transaction.atomic
+def relation_create(*, issue: Issue, actor, type: str, other: str) -> IssueRelation:
+    """Relate `issue` to the issue keyed `other` (which `actor`, a Caller or a user, must
+    see), `type` as `issue` reads it (`blocks`, `blocked_by`, `child`...)."""
+    if type not in NAMES:
+        raise ValidationError({"type": f"Unknown relation type; one of {', '.join(NAMES)}."})
+    found = issues_by_key(actor, other, labels=False).first()
+    if found is None:
+        raise ValidationError({"issue": f"No issue {other} that you can see."})
+    stored, reversed_ = NAMES[type]
+    source, target = (found, issue) if reversed_ else (issue, found)
+    _lock(stored, source.pk, target.pk)
+    project_ensure_active(project=issue.project)
+    project_ensure_active(project=found.project)
+    _check(source, target, stored)
+    relation = IssueRelation.objects.create(
+        source=source, target=target, type=stored, created_by=user_of(actor)
+    )
+    _record(relation, user_of(actor), IssueEvent.Kind.RELATED)
+    return relation
+
+
+@transaction.atomic
+def relation_delete(*, issue: Issue, actor, relation_id) -> None:
+    """Remove a relation of `issue` whose other side `actor` may see (else NotFound)."""
+    relation = relations_of(issue, actor).filter(pk=relation_id).select_for_update(of=("self",))
+    relation = relation.first()
+    if relation is None:
+        raise NotFound()
+    project_ensure_active(project=issue.project)
+    _record(relation, user_of(actor), IssueEvent.Kind.UNRELATED)
+    relation.delete()
