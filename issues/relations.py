@@ -9,8 +9,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from accounts.callers import user_of
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotAllowed, NotFound
 from projects.models import Project
+from projects.rights import refusal
 from projects.services import project_ensure_active
 
 from .events import event_record
@@ -199,3 +200,47 @@ def relation_delete(*, issue: Issue, actor, relation_id) -> None:
     project_ensure_active(project=issue.project)
     _record(relation, user_of(actor), IssueEvent.Kind.UNRELATED)
     relation.delete()
+
+
+class OpenDependencies(Conflict):
+    message = "This issue has open blockers or open sub-issues."
+    code = "rule_not_met"
+
+
+def ensure_may_finish(*, issue: Issue, caller, force: bool) -> dict | None:
+    """Refuse to resolve or close `issue` while it has open blockers or open children,
+    listing those `caller` can see and counting the others, unless `force` (and the
+    caller holds `force_transition`). Returns what was forced past, for the history."""
+    waiting = IssueRelation.objects.filter(
+        Q(type=Type.BLOCKS) | Q(type=Type.PARENT),
+        target=issue,
+        source__status__in=Issue.OPEN_STATUSES,
+    ).select_related("source__project")
+    waiting = list(waiting)
+    if not waiting:
+        return None
+    if force:
+        refused = refusal(caller, issue.project, "force_transition", issue)
+        if refused is not None:
+            raise NotAllowed(refused.message, code=refused.code)
+        return {
+            "forced": True,
+            "open_blockers": sum(r.type == Type.BLOCKS for r in waiting),
+            "open_children": sum(r.type == Type.PARENT for r in waiting),
+        }
+    visible = set(Project.objects.visible_to(caller).values_list("pk", flat=True))
+    shown = {Type.BLOCKS: [], Type.PARENT: []}
+    hidden = {Type.BLOCKS: 0, Type.PARENT: 0}
+    for relation in waiting:
+        if relation.source.project_id in visible:
+            shown[relation.type].append(relation.source.key)
+        else:
+            hidden[relation.type] += 1
+    raise OpenDependencies(
+        "This issue cannot be resolved or closed while it has open blockers or open "
+        "sub-issues; finish them first, or pass force (maintainers and owners).",
+        open_blockers=shown[Type.BLOCKS],
+        hidden_open_blockers=hidden[Type.BLOCKS],
+        open_children=shown[Type.PARENT],
+        hidden_open_children=hidden[Type.PARENT],
+    )

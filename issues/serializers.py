@@ -244,6 +244,18 @@ class TransitionRequestSerializer(serializers.Serializer):
     comment = StrictCharField(
         required=False, allow_blank=True, max_length=20_000, trim_whitespace=False
     )
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Resolve or close despite open blockers or sub-issues (the "
+        "`force_transition` right); the history records who forced it.",
+    )
+    duplicate_of = StrictCharField(
+        required=False,
+        max_length=40,
+        help_text="With `resolution: duplicate`: the key of the issue this one duplicates "
+        "(a `duplicate_of` relation is created with the change).",
+    )
 
 
 class TransitionOptionSerializer(serializers.Serializer):

@@ -24,6 +24,7 @@ from projects.services import ProjectArchived, project_ensure_active
 from .events import event_record
 from .models import Issue, IssueEvent, Label
 from .permissions import edit_right
+from .relations import ensure_may_finish, relation_create
 from .representation import issue_representation, label_data
 from .selectors import issue_with_role, issues_by_key, issues_by_keys, issues_for_write
 
@@ -312,6 +313,8 @@ def issue_transition(
     status: str,
     resolution: str = "",
     comment: str = "",
+    force: bool = False,
+    duplicate_of: str | None = None,
     expected: Expected | None = None,
 ) -> Issue:
     """Move the issue to `status` through the workflow, checking the transition's
@@ -325,12 +328,16 @@ def issue_transition(
                 status=status,
                 resolution=resolution,
                 comment=comment,
+                force=force,
+                duplicate_of=duplicate_of,
             )
     except ConcurrentTransition as e:
         raise ConcurrentChange() from e
 
 
-def transition_locked(*, issue, user, status, resolution, comment):
+def transition_locked(
+    *, issue, user, status, resolution, comment, force=False, duplicate_of=None
+):
     """issue_transition on an issue its caller has read locked, inside their transaction."""
     actor = user_of(user)  # who the history and the event name
     # The row is locked and read as it is now: of concurrent identical requests, the
@@ -359,6 +366,20 @@ def transition_locked(*, issue, user, status, resolution, comment):
     if "comment" in required and not comment.strip():
         raise ValidationError({"comment": f"A comment explaining why is required to {purpose}."})
 
+    forced = None
+    if transition.target in (Issue.Status.RESOLVED, Issue.Status.CLOSED):
+        forced = ensure_may_finish(issue=issue, caller=user, force=force)
+        if resolution == Issue.Resolution.DUPLICATE:
+            if duplicate_of:
+                relation_create(issue=issue, actor=user, type="duplicate_of", other=duplicate_of)
+            elif not issue.relations_out.filter(type="duplicate_of").exists():
+                raise ValidationError(
+                    {
+                        "duplicate_of": "Name the issue this one duplicates to resolve it as a "
+                        "duplicate."
+                    }
+                )
+
     old = {"status": issue.status, "resolution": issue.resolution}
     from_status = issue.status
     note = None
@@ -378,6 +399,7 @@ def transition_locked(*, issue, user, status, resolution, comment):
         to_status=issue.status,
         resolution=issue.resolution,
         comment=note,
+        **({"field": "force", "new_value": forced} if forced else {}),
     )
     changed = {name: value for name, value in old.items() if getattr(issue, name) != value}
     _emit(Event.Type.ISSUE_TRANSITIONED, issue, actor, changes=changed)

@@ -136,6 +136,12 @@ RIGHTS: dict[str, Right] = {
         "Only developers and above can relate this issue to others.",
         scope="issues:write",
     ),
+    "force_transition": Right(
+        Role.MAINTAINER,
+        "Only maintainers and owners can resolve or close an issue with open blockers or "
+        "open sub-issues.",
+        scope="issues:write",
+    ),
     # -- the workflow: one right per transition (issues/models.py names them) -------------
     "start_issue": Right(
         Role.MAINTAINER,

@@ -140,6 +140,8 @@ include-name = [
   "POST /api/v1/projects/{project_key}/issues",
   "PATCH /api/v1/issues/{issue_key}",
   "POST /api/v1/issues/{issue_key}/status",
+  # Names another issue that may not exist or be visible, or the issue itself.
+  "POST /api/v1/issues/{issue_key}/relations",
   "POST /api/v1/auth/register",
   "PATCH /api/v1/me",
   "POST /api/v1/projects",

@@ -172,12 +172,12 @@ def test_invalid_request_is_400(world, client_for, payload, field):
 
 def test_resolve_with_explicit_resolution(world, move):
     issue = world.issue("in_review")
-    response = move(world.users["developer"], issue, "resolved", resolution="duplicate")
+    response = move(world.users["developer"], issue, "resolved", resolution="obsolete")
     assert response.status_code == 200
-    assert response.json()["resolution"] == "duplicate"
+    assert response.json()["resolution"] == "obsolete"
     issue.refresh_from_db()
-    assert issue.resolution == "duplicate"
-    assert issue.events.get().resolution == "duplicate"
+    assert issue.resolution == "obsolete"
+    assert issue.events.get().resolution == "obsolete"
 
 
 def test_reopen_clears_resolution_and_dates(world, move):

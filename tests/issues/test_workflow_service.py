@@ -228,27 +228,33 @@ def test_resolution_and_timestamps_follow_the_status(world, name, source, target
 @pytest.mark.parametrize("resolution", [r.value for r in Issue.Resolution])
 def test_resolve_and_close_record_the_given_resolution(world, resolution):
     reviewer = world.users["developer"]
+    # A duplicate names the issue it duplicates (tests/relations).
+    original = {"duplicate_of": world.issue("open").key} if resolution == "duplicate" else {}
     resolved = world.issue("in_review")
     services.issue_transition(
-        issue=resolved, user=reviewer, status="resolved", resolution=resolution
+        issue=resolved, user=reviewer, status="resolved", resolution=resolution, **original
     )
     closed = world.issue("open")
     services.issue_transition(
-        issue=closed, user=world.users["maintainer"], status="closed", resolution=resolution
+        issue=closed,
+        user=world.users["maintainer"],
+        status="closed",
+        resolution=resolution,
+        **original,
     )
     for issue in (resolved, closed):
         issue.refresh_from_db()
         assert issue.resolution == resolution
-        assert issue.events.get().resolution == resolution
+        assert issue.events.get(kind="transitioned").resolution == resolution
 
 
 def test_closing_a_resolved_issue_may_change_its_resolution(world):
     issue = world.issue("resolved")
     services.issue_transition(
-        issue=issue, user=world.users["maintainer"], status="closed", resolution="duplicate"
+        issue=issue, user=world.users["maintainer"], status="closed", resolution="obsolete"
     )
     issue.refresh_from_db()
-    assert (issue.status, issue.resolution) == ("closed", "duplicate")
+    assert (issue.status, issue.resolution) == ("closed", "obsolete")
 
 
 def test_a_comment_given_to_any_transition_is_kept_and_linked(world):

@@ -21,7 +21,7 @@ from accounts.callers import Caller
 from accounts.pats import SCOPES
 from accounts.services import pat_create
 from comments.models import Comment
-from issues.models import Issue, IssueEvent, Label
+from issues.models import Issue, IssueEvent, IssueRelation, Label
 from notifications.models import IssueSubscription
 from projects.models import Membership, Project, Role
 from projects.rights import RIGHTS, SITE_RIGHTS, Relation, site_refusal
@@ -121,6 +121,16 @@ PROBES = {
         "post",
         f"{I(s)}/relations",
         {"type": "blocks", "issue": IssueFactory(project=s.project).key},
+    ),
+    "force_transition": lambda s: (
+        IssueRelation.objects.create(
+            source=IssueFactory(project=s.project), target=s.issue, type="blocks"
+        )
+        and (
+            "post",
+            f"{I(s)}/status",
+            {"status": "closed", "resolution": "wont_fix", "force": True},
+        )
     ),
     "comment": lambda s: ("post", f"{I(s)}/comments", {"body": "Hi"}),
     "edit_comment": lambda s: ("patch", f"/api/v1/comments/{s.comment.pk}", {"body": "Edited"}),

@@ -6,7 +6,7 @@ from django.test import override_settings
 
 from issues.models import IssueEvent, IssueRelation
 from projects.models import Project, Role
-from tests.factories import IssueFactory, MembershipFactory, ProjectFactory
+from tests.factories import IssueFactory, MembershipFactory, ProjectFactory, UserFactory
 from tests.matrix import Case, check, matrix
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +239,78 @@ def test_permission_matrix(project, client_as, case, kind, visibility):
         assert "Secret crash" not in response.content.decode()
     elif case.method == "get":
         assert response.json()["results"][0]["issue"]["key"] == third.key
+
+
+# -- the workflow gate ---------------------------------------------------------------------
+
+
+def close(client, issue, **extra):
+    body = {"status": "closed", "resolution": "wont_fix", **extra}
+    return client.post(f"/api/v1/issues/{issue.key}/status", body, format="json")
+
+
+def test_closing_with_open_blockers_or_children_is_refused(project, maintainer, client_for):
+    client = client_for(maintainer)
+    issue = IssueFactory(project=project)
+    blocker, child = IssueFactory(project=project), IssueFactory(project=project)
+    done = IssueFactory(project=project, status="closed", resolution="fixed")
+    secret = IssueFactory(project=ProjectFactory(visibility="private"), title="Hidden blocker")
+    for source, type in ((blocker, "blocks"), (child, "parent"), (done, "blocks")):
+        IssueRelation.objects.create(source=source, target=issue, type=type)
+    IssueRelation.objects.create(source=secret, target=issue, type="blocks")
+    events = IssueEvent.objects.count()
+
+    response = close(client, issue)
+
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["code"] == "rule_not_met"
+    assert body["open_blockers"] == [blocker.key]
+    assert body["hidden_open_blockers"] == 1
+    assert body["open_children"] == [child.key]
+    assert secret.key not in response.content.decode()
+    assert "Hidden blocker" not in response.content.decode()
+    issue.refresh_from_db()
+    assert issue.status == "open" and IssueEvent.objects.count() == events
+
+
+def test_force_takes_the_override_right_and_is_recorded(project, maintainer, client_for):
+    issue = IssueFactory(project=project, reporter=maintainer)
+    IssueRelation.objects.create(source=IssueFactory(project=project), target=issue, type="blocks")
+    reporter = UserFactory()
+    MembershipFactory(project=project, user=reporter, role=Role.REPORTER)
+    own = IssueFactory(project=project, reporter=reporter)
+    IssueRelation.objects.create(source=IssueFactory(project=project), target=own, type="blocks")
+
+    refused = close(client_for(reporter), own, force=True)
+    assert refused.status_code == 403
+    own.refresh_from_db()
+    assert own.status == "open"
+
+    response = close(client_for(maintainer), issue, force=True)
+    assert response.status_code == 200, response.content
+    event = IssueEvent.objects.get(issue=issue, kind="transitioned")
+    assert event.actor == maintainer
+    assert (event.field, event.new_value["forced"]) == ("force", True)
+
+
+def test_closing_once_blockers_are_done_needs_no_force(project, maintainer, client_for):
+    issue = IssueFactory(project=project)
+    blocker = IssueFactory(project=project, status="closed", resolution="fixed")
+    IssueRelation.objects.create(source=blocker, target=issue, type="blocks")
+    assert close(client_for(maintainer), issue).status_code == 200
+
+
+def test_resolving_as_duplicate_needs_the_original(project, maintainer, client_for):
+    client = client_for(maintainer)
+    issue, original = IssueFactory(project=project), IssueFactory(project=project)
+
+    refused = close(client, issue, resolution="duplicate")
+    assert refused.status_code == 400
+    assert "duplicate_of" in refused.content.decode()
+    issue.refresh_from_db()
+    assert issue.status == "open" and stored() == []
+
+    response = close(client, issue, resolution="duplicate", duplicate_of=original.key)
+    assert response.status_code == 200, response.content
+    assert stored() == [(issue.pk, "duplicate_of", original.pk)]

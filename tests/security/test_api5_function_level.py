@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from comments.models import Comment
-from issues.models import Issue, IssueEvent, Label
+from issues.models import Issue, IssueEvent, IssueRelation, Label
 from notifications.models import IssueSubscription, ProjectSubscription
 from projects.models import Membership, Project, Role
 from projects.rights import RIGHTS
@@ -123,6 +123,13 @@ REQUESTS = {
     ],
     "comment": [
         ("post", lambda s: f"/api/v1/issues/{s.issue.key}/comments", lambda s: {"body": "Hi"}),
+    ],
+    "force_transition": [
+        (
+            "post",
+            lambda s: f"/api/v1/issues/{s.issue.key}/status",
+            lambda s: {"status": "closed", "resolution": "wont_fix", "force": True},
+        ),
     ],
     "relate_issues": [
         (
@@ -247,6 +254,9 @@ def test_the_role_just_below_is_refused(client_for, action, index):
     scene = make_scene(BELOW[needed])
     if action == "edit_issue":  # a reporter may edit the title of an issue they reported
         Issue.objects.filter(pk=scene.issue.pk).update(reporter=scene.developer)
+    if action == "force_transition":  # forcing is only asked of an issue with a blocker
+        blocker = IssueFactory(project=scene.project)
+        IssueRelation.objects.create(source=blocker, target=scene.issue, type="blocks")
     method, url, body = REQUESTS[action][index]
     before = snapshot()
     response = _call(client_for(scene.actor), scene, method, url, body)
@@ -263,6 +273,9 @@ def test_the_role_it_needs_succeeds(client_for, action, index):
     if action == "edit_issue":
         Issue.objects.filter(pk=scene.issue.pk).update(reporter=scene.developer)
         LabelFactory(project=scene.project, name="x")
+    if action == "force_transition":
+        blocker = IssueFactory(project=scene.project)
+        IssueRelation.objects.create(source=blocker, target=scene.issue, type="blocks")
     method, url, body = REQUESTS[action][index]
     before = snapshot()
     response = _call(client_for(scene.actor), scene, method, url, body)
