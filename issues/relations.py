@@ -10,13 +10,16 @@ from django.db.models import Q
 
 from accounts.callers import user_of
 from api.errors import Conflict, NotAllowed, NotFound
+from events.models import Event
+from events.outbox import event_emit
 from projects.models import Project
 from projects.rights import refusal
 from projects.services import project_ensure_active
 
 from .events import event_record
 from .models import Issue, IssueEvent, IssueRelation
-from .selectors import issues_by_key
+from .representation import issue_representation, relation_data
+from .selectors import issues_by_key, issues_for_write
 
 Type = IssueRelation.Type
 # A type as either side may name it -> (stored type, whether the named issue is the source).
@@ -154,6 +157,22 @@ def _check(source: Issue, target: Issue, type: str) -> None:
             )
 
 
+def _announce(relation: IssueRelation, actor, type: str) -> None:
+    """`issue.related` / `issue.unrelated` in each side's project, the relation as that side
+    reads it. The other issue is named only if everyone who reads this project's events may
+    see it (same project, or an internal one); otherwise `issue` is null."""
+    for issue, other in ((relation.source, relation.target), (relation.target, relation.source)):
+        data = relation_data(relation, issue.pk)
+        data["subject"] = issue.key
+        if other.project_id != issue.project_id and (
+            other.project.visibility == Project.Visibility.PRIVATE
+        ):
+            data["issue"] = None
+        event_emit(type=type, project=issue.project, actor=actor, data=data)
+        if relation.source.project_id == relation.target.project_id:
+            break  # one project, one event: it names both sides
+
+
 def _record(relation: IssueRelation, actor, kind: str) -> None:
     """The relation in both issues' histories, each in its own words."""
     value = "new_value" if kind == IssueEvent.Kind.RELATED else "old_value"
@@ -187,6 +206,7 @@ def relation_create(*, issue: Issue, actor, type: str, other: str) -> IssueRelat
         source=source, target=target, type=stored, created_by=user_of(actor)
     )
     _record(relation, user_of(actor), IssueEvent.Kind.RELATED)
+    _announce(relation, user_of(actor), Event.Type.ISSUE_RELATED)
     return relation
 
 
@@ -199,7 +219,24 @@ def relation_delete(*, issue: Issue, actor, relation_id) -> None:
         raise NotFound()
     project_ensure_active(project=issue.project)
     _record(relation, user_of(actor), IssueEvent.Kind.UNRELATED)
+    _announce(relation, user_of(actor), Event.Type.ISSUE_UNRELATED)
     relation.delete()
+
+
+def announce_unblocked(*, blocker: Issue, actor) -> None:
+    """After `blocker` was resolved or closed: `issue.unblocked` for each issue it blocked
+    that has no open blocker left (in that issue's project, as its GET renders it)."""
+    blocked = IssueRelation.objects.filter(type=Type.BLOCKS, source=blocker).values("target")
+    still = IssueRelation.objects.filter(
+        type=Type.BLOCKS, source__status__in=Issue.OPEN_STATUSES
+    ).values("target")
+    for issue in issues_for_write().filter(pk__in=blocked).exclude(pk__in=still):
+        event_emit(
+            type=Event.Type.ISSUE_UNBLOCKED,
+            project=issue.project,
+            actor=actor,
+            data=issue_representation(issue),
+        )
 
 
 class OpenDependencies(Conflict):

@@ -24,7 +24,7 @@ from projects.services import ProjectArchived, project_ensure_active
 from .events import event_record
 from .models import Issue, IssueEvent, Label
 from .permissions import edit_right
-from .relations import ensure_may_finish, relation_create
+from .relations import announce_unblocked, ensure_may_finish, relation_create
 from .representation import issue_representation, label_data
 from .selectors import issue_with_role, issues_by_key, issues_by_keys, issues_for_write
 
@@ -403,6 +403,8 @@ def transition_locked(
     )
     changed = {name: value for name, value in old.items() if getattr(issue, name) != value}
     _emit(Event.Type.ISSUE_TRANSITIONED, issue, actor, changes=changed)
+    if from_status in Issue.OPEN_STATUSES and not issue.is_open:
+        announce_unblocked(blocker=issue, actor=actor)
     return issue
 
 

@@ -80,7 +80,7 @@ def test_a_transition_records_from_and_to(project, api, maintainer):
 
 def test_a_transition_with_a_comment_records_both(project, api, maintainer):
     issue = IssueFactory(project=project)
-    body = {"status": "closed", "resolution": "duplicate", "comment": "See the other."}
+    body = {"status": "closed", "resolution": "obsolete", "comment": "See the other."}
 
     response = api.post(f"/api/v1/issues/{issue.key}/status", body, format="json")
 
@@ -89,7 +89,7 @@ def test_a_transition_with_a_comment_records_both(project, api, maintainer):
     assert (comment.type, comment.data["body"]) == ("comment.created", "See the other.")
     assert transition.type == "issue.transitioned"
     assert transition.changes == {"status": "open", "resolution": ""}
-    assert (transition.data["status"], transition.data["resolution"]) == ("closed", "duplicate")
+    assert (transition.data["status"], transition.data["resolution"]) == ("closed", "obsolete")
 
 
 def test_a_refused_transition_records_nothing(project, api):
