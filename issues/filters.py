@@ -8,6 +8,7 @@ import django_filters as filters
 from django.db import connection
 from django.db.models import (
     Case,
+    Exists,
     F,
     FloatField,
     IntegerField,
@@ -37,7 +38,7 @@ from api.filters import (
 from projects.models import Project
 from projects.selectors import users_known_to
 
-from .models import Issue, IssueEvent, Label
+from .models import Issue, IssueEvent, IssueRelation, Label
 
 # With ?search=, an issue whose key is the search text sorts first (IssueSearchFilter
 # annotates it); then the caller's ordering.
@@ -99,9 +100,73 @@ class IssueFilter(filters.FilterSet):
         help_text="true: open, in_progress or in_review; false: resolved or closed.",
     )
 
+    # Relations (issues/relations.py): only those to issues the caller can see count.
+    blocked = NamedChoiceFilter(
+        choices=TRUE_FALSE, method="filter_blocked", help_text="true: has open blockers."
+    )
+    has_children = NamedChoiceFilter(
+        choices=TRUE_FALSE, method="filter_has_children", help_text="true: has sub-issues."
+    )
+    parent = filters.CharFilter(
+        method="filter_parent", help_text="The sub-issues of this issue (a key, `WEB-3`)."
+    )
+    related_to = filters.CharFilter(
+        method="filter_related_to", help_text="Issues with any relation to this one (a key)."
+    )
+    ready = NamedChoiceFilter(
+        choices=TRUE_FALSE,
+        method="filter_ready",
+        help_text="true: open, unassigned or assigned to the caller, and not blocked.",
+    )
+
     class Meta:
         model = Issue
         fields = []
+
+    def _visible(self):
+        return Issue.objects.visible_to(Caller.of(self.request))
+
+    def _blocked(self):
+        return Exists(
+            IssueRelation.objects.filter(
+                type="blocks",
+                target=OuterRef("pk"),
+                source__status__in=Issue.OPEN_STATUSES,
+                source__project__in=Project.objects.visible_to(Caller.of(self.request)).values(
+                    "pk"
+                ),
+            )
+        )
+
+    def filter_blocked(self, queryset, name, value):
+        blocked = self._blocked()
+        return queryset.filter(blocked if value == "true" else ~blocked)
+
+    def filter_has_children(self, queryset, name, value):
+        children = Exists(
+            IssueRelation.objects.filter(
+                type="parent", target=OuterRef("pk"), source__in=self._visible().values("pk")
+            )
+        )
+        return queryset.filter(children if value == "true" else ~children)
+
+    def filter_parent(self, queryset, name, value):
+        parent = self._visible().by_key(value).values("pk")
+        children = IssueRelation.objects.filter(type="parent", target__in=parent)
+        return queryset.filter(pk__in=children.values("source"))
+
+    def filter_related_to(self, queryset, name, value):
+        other = self._visible().by_key(value).values("pk")
+        out = IssueRelation.objects.filter(target__in=other).values("source")
+        into = IssueRelation.objects.filter(source__in=other).values("target")
+        return queryset.filter(Q(pk__in=out) | Q(pk__in=into))
+
+    def filter_ready(self, queryset, name, value):
+        ready = Q(status__in=Issue.OPEN_STATUSES) & (
+            Q(assignee=None) | Q(assignee=self.request.user.pk)
+        )
+        ready &= ~self._blocked()
+        return queryset.filter(ready if value == "true" else ~ready)
 
     def filter_project(self, queryset, name, value):
         # The form has turned keys into projects (an empty queryset when the parameter is

@@ -314,3 +314,31 @@ def test_resolving_as_duplicate_needs_the_original(project, maintainer, client_f
     response = close(client, issue, resolution="duplicate", duplicate_of=original.key)
     assert response.status_code == 200, response.content
     assert stored() == [(issue.pk, "duplicate_of", original.pk)]
+
+
+# -- list filters ---------------------------------------------------------------------------
+
+
+def keys(client, query):
+    response = client.get(f"/api/v1/issues?{query}")
+    assert response.status_code == 200, response.content
+    return {issue["key"] for issue in response.json()["results"]}
+
+
+def test_list_filters(project, developer, dev_client):
+    blocker, blocked, free = (IssueFactory(project=project) for _ in range(3))
+    parent, child = IssueFactory(project=project), IssueFactory(project=project)
+    done = IssueFactory(project=project, status="closed", resolution="fixed")
+    hidden = IssueFactory(project=ProjectFactory(visibility="private"))
+    IssueRelation.objects.create(source=blocker, target=blocked, type="blocks")
+    IssueRelation.objects.create(source=done, target=free, type="blocks")
+    IssueRelation.objects.create(source=hidden, target=free, type="blocks")
+    IssueRelation.objects.create(source=child, target=parent, type="parent")
+
+    assert keys(dev_client, "blocked=true") == {blocked.key}
+    assert blocked.key not in keys(dev_client, "blocked=false")
+    assert keys(dev_client, f"parent={parent.key}") == {child.key}
+    assert keys(dev_client, "has_children=true") == {parent.key}
+    assert keys(dev_client, f"related_to={blocker.key}") == {blocked.key}
+    assert keys(dev_client, f"related_to={hidden.key}") == set()
+    assert keys(dev_client, "ready=true") == {blocker.key, free.key, parent.key, child.key}
