@@ -281,3 +281,12 @@ def ensure_may_finish(*, issue: Issue, caller, force: bool) -> dict | None:
         open_children=shown[Type.PARENT],
         hidden_open_children=hidden[Type.PARENT],
     )
+
+
+def relations_delete_with(*, issue: Issue, actor) -> None:
+    """Before `issue` is deleted: each of its relations removed as `relation_delete` would
+    (the other side's history and `issue.unrelated`), so the other side is told."""
+    relations = IssueRelation.objects.filter(Q(source=issue) | Q(target=issue))
+    for relation in relations.select_related("source__project", "target__project"):
+        _record(relation, user_of(actor), IssueEvent.Kind.UNRELATED)
+        _announce(relation, user_of(actor), Event.Type.ISSUE_UNRELATED)

@@ -24,7 +24,12 @@ from projects.services import ProjectArchived, project_ensure_active
 from .events import event_record
 from .models import Issue, IssueEvent, Label
 from .permissions import edit_right
-from .relations import announce_unblocked, ensure_may_finish, relation_create
+from .relations import (
+    announce_unblocked,
+    ensure_may_finish,
+    relation_create,
+    relations_delete_with,
+)
 from .representation import issue_representation, label_data
 from .selectors import issue_with_role, issues_by_key, issues_by_keys, issues_for_write
 
@@ -225,6 +230,7 @@ def issue_delete(*, issue: Issue | str, actor=None, expected: Expected | None = 
     issue = _locked(issue, actor, expected)
     project_ensure_active(project=issue.project)
     data = issue_representation(issue)
+    relations_delete_with(issue=issue, actor=actor)
     issue.delete()
     _emit(Event.Type.ISSUE_DELETED, issue, actor, data)
 

@@ -4,6 +4,7 @@ that an issue the caller cannot see is never shown, counted or named."""
 import pytest
 from django.test import override_settings
 
+from events.models import Event
 from issues.models import IssueEvent, IssueRelation
 from projects.models import Project, Role
 from tests.factories import IssueFactory, MembershipFactory, ProjectFactory, UserFactory
@@ -342,3 +343,18 @@ def test_list_filters(project, developer, dev_client):
     assert keys(dev_client, f"related_to={blocker.key}") == {blocked.key}
     assert keys(dev_client, f"related_to={hidden.key}") == set()
     assert keys(dev_client, "ready=true") == {blocker.key, free.key, parent.key, child.key}
+
+
+def test_deleting_an_issue_removes_its_relations_and_tells_the_other_side(
+    project, maintainer, client_for
+):
+    a, b = IssueFactory(project=project), IssueFactory(project=project)
+    IssueRelation.objects.create(source=a, target=b, type="blocks")
+
+    response = client_for(maintainer).delete(f"/api/v1/issues/{a.key}")
+
+    assert response.status_code == 204
+    assert stored() == []
+    told = IssueEvent.objects.get(issue=b, kind="unrelated")
+    assert (told.field, told.old_value) == ("blocked_by", a.key)
+    assert Event.objects.filter(type="issue.unrelated").exists()
