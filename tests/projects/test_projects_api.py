@@ -169,6 +169,7 @@ def test_project_list_query_count_is_constant(
                 "edit_issue",
                 "edit_issue_text",
                 "reopen_issue",
+                "relate_issues",
                 "comment",
                 "watch",
                 "export_issues",

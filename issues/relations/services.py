@@ -16,10 +16,10 @@ from projects.models import Project
 from projects.rights import refusal
 from projects.services import project_ensure_active
 
-from .events import event_record
-from .models import Issue, IssueEvent, IssueRelation
-from .representation import issue_representation, relation_data
-from .selectors import issues_by_key, issues_for_write
+from ..events import event_record
+from ..models import Issue, IssueEvent, IssueRelation
+from ..representation import issue_representation, relation_data
+from ..selectors import issues_by_key, issues_for_write
 
 Type = IssueRelation.Type
 # A type as either side may name it -> (stored type, whether the named issue is the source).
