@@ -341,9 +341,7 @@ def issue_transition(
         raise ConcurrentChange() from e
 
 
-def transition_locked(
-    *, issue, user, status, resolution, comment, force=False, duplicate_of=None
-):
+def transition_locked(*, issue, user, status, resolution, comment, force=False, duplicate_of=None):
     """issue_transition on an issue its caller has read locked, inside their transaction."""
     actor = user_of(user)  # who the history and the event name
     # The row is locked and read as it is now: of concurrent identical requests, the
