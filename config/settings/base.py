@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "projects",
     "issues",
     "comments",
+    "attachments",
     "events",
     "feed",
     "webhooks",
@@ -490,6 +491,23 @@ else:
 # Bulk edit (POST /api/v1/issues/bulk): the most issues one request may change. Each is
 # locked and changed in the request's transaction, so this bounds how long it holds them.
 BULK_EDIT_MAX_ISSUES = env.int("BULK_EDIT_MAX_ISSUES", default=100)
+
+# --- Attachments (attachments/; README, "Attachments") -------------------------------
+# Stored by the same switch as exports (TRANSFERS_STORAGE): a folder on disk beside the
+# database (ATTACHMENTS_ROOT, git-ignored under var/) or the same S3 bucket, under its own
+# prefix. ATTACHMENT_MAX_BYTES is the one size limit, enforced on every path and published.
+ATTACHMENTS_ROOT = env("ATTACHMENTS_ROOT", default="") or str(BASE_DIR / "var" / "attachments")
+if TRANSFERS_STORAGE == "local":
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": ATTACHMENTS_ROOT},
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"location": "attachments", "file_overwrite": False},
+    }
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
 # Exports: deleted this many hours after they were asked for; a download link works for
 # this many seconds (read the export again for a new one); issues read per query.
 EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=24)
