@@ -493,6 +493,8 @@ PATH_PARAMETERS = {
     "token_id": "The personal access token's id.",
     "export_id": "The export's id.",
     "import_id": "The import's id.",
+    "attachment_id": "The attachment's id.",
+    "comment_id": "A unique integer value identifying this comment.",
     "thread_id": "The notification thread's id.",
 }
 

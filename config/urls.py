@@ -10,6 +10,7 @@ api_patterns = [
     path("", include("projects.urls")),
     path("", include("issues.urls")),
     path("", include("comments.urls")),
+    path("", include("attachments.urls")),
     path("", include("feed.urls")),
     path("", include("webhooks.urls")),
     path("", include("transfers.urls")),

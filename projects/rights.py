@@ -39,6 +39,7 @@ class Relation(StrEnum):
     AUTHOR = "author"  # wrote the comment
     SELF = "self"  # the membership is their own
     REQUESTER = "requester"  # asked for the export
+    UPLOADER = "uploader"  # uploaded the attachment
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,18 @@ RIGHTS: dict[str, Right] = {
         relations={Relation.AUTHOR: Role.REPORTER},
         scope="comments:write",
     ),
+    # -- attachments (attachments/) --------------------------------------------------------
+    "attach": Right(
+        Role.REPORTER,
+        "Only reporters and above can attach files.",
+        scope="attachments:write",
+    ),
+    "delete_attachment": Right(
+        Role.MAINTAINER,
+        "Only the attachment's uploader, or a maintainer or owner, may delete it.",
+        relations={Relation.UPLOADER: Role.REPORTER},
+        scope="attachments:write",
+    ),
     # -- exports and imports (transfers/) -------------------------------------------------
     "export_issues": Right(
         Role.VIEWER, "You cannot export this project's issues.", archived=True, scope="read"
@@ -296,6 +309,8 @@ def _holds(relation: Relation, user, obj) -> bool:
         return obj.author_id is not None and obj.author_id == user.pk
     if relation is Relation.REQUESTER:
         return obj.requested_by_id is not None and obj.requested_by_id == user.pk
+    if relation is Relation.UPLOADER:
+        return obj.uploader_id is not None and obj.uploader_id == user.pk
     return obj.user_id == user.pk  # Relation.SELF
 
 

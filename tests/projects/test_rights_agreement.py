@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from accounts.callers import Caller
 from accounts.pats import SCOPES
 from accounts.services import pat_create
+from attachments.models import Attachment
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, IssueRelation, Label
 from notifications.models import IssueSubscription
@@ -53,6 +54,7 @@ class Scene:
     stranger: object  # in no project, for adding members
     export: Export  # the actor's when the relation is "own"
     imp: Import
+    attachment: Attachment  # the actor's when the relation is "own"
 
 
 # The status each action is tried from, and the status it moves the issue to.
@@ -135,6 +137,13 @@ PROBES = {
     "comment": lambda s: ("post", f"{I(s)}/comments", {"body": "Hi"}),
     "edit_comment": lambda s: ("patch", f"/api/v1/comments/{s.comment.pk}", {"body": "Edited"}),
     "delete_comment": lambda s: ("delete", f"/api/v1/comments/{s.comment.pk}", None),
+    "attach": lambda s: (
+        "post",
+        f"{I(s)}/attachments",
+        {"file": SimpleUploadedFile("a.txt", b"hello")},
+        "multipart",
+    ),
+    "delete_attachment": lambda s: ("delete", f"/api/v1/attachments/{s.attachment.pk}", None),
     "export_issues": lambda s: ("post", f"{P(s)}/exports", {"format": "csv"}),
     "view_export": lambda s: ("get", f"/api/v1/exports/{s.export.pk}", None),
     "import_issues": lambda s: (
@@ -204,6 +213,14 @@ def make_scene(caller: str, action: str, relation: str, archived: bool) -> Scene
         project=project, requested_by=actor if relation == "own" else owner, format="csv", **done
     )
     imp = Import.objects.create(project=project, requested_by=owner, format="csv", status="done")
+    attachment = Attachment.objects.create(
+        issue=issue,
+        uploader=actor if relation == "own" else owner,
+        key=Attachment.new_key(),
+        filename="a.txt",
+        size=0,
+        status="available",
+    )
     if archived:
         Project.objects.filter(pk=project.pk).update(archived_at="2030-01-01T00:00:00Z")
         project.refresh_from_db()
@@ -218,12 +235,13 @@ def make_scene(caller: str, action: str, relation: str, archived: bool) -> Scene
         stranger=UserFactory(),
         export=export,
         imp=imp,
+        attachment=attachment,
     )
 
 
 def holds(relation_name: str, scene: Scene, relation: str) -> bool:
     """Whether a relation `/permissions/me` names holds for the object the probe acts on."""
-    if relation_name in ("reporter", "author", "self", "requester"):
+    if relation_name in ("reporter", "author", "self", "requester", "uploader"):
         return relation == "own"
     if relation_name == "assignee":
         return relation == "assignee"
@@ -241,6 +259,7 @@ def snapshot():
         Webhook.objects.count(),
         Export.objects.count(),
         Import.objects.count(),
+        Attachment.objects.count(),
         IssueSubscription.objects.count(),
     )
 

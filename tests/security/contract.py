@@ -7,6 +7,7 @@ from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.services import pat_create
+from attachments.models import Attachment
 from events.outbox import event_emit
 from issues.models import IssueRelation
 from projects.models import Role
@@ -53,6 +54,9 @@ def url_filler(project, owner, member):
     relation = IssueRelation.objects.create(
         source=issue, target=IssueFactory(project=project), type="relates_to"
     )
+    attachment = Attachment.objects.create(
+        issue=issue, uploader=owner, key=Attachment.new_key(), filename="a.txt", size=0
+    )
 
     def fill(path: str) -> str:
         under_bots = "/bots/" in path
@@ -69,6 +73,7 @@ def url_filler(project, owner, member):
             "import_id": imported.pk,
             "thread_id": thread.pk,
             "relation_id": relation.pk,
+            "attachment_id": attachment.pk,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
