@@ -1,6 +1,7 @@
 """What "nothing changed" means in a test: every row a write through the API can touch."""
 
 from accounts.models import PersonalAccessToken, TokenEvent, User
+from attachments.models import Attachment
 from comments.models import Comment
 from events.models import Event
 from issues.models import Issue, IssueEvent, Label
@@ -19,6 +20,8 @@ MODELS = [User, Project, Membership, Issue, Issue.labels.through, Label, Comment
 MODELS += [IssueSubscription, ProjectSubscription, Thread, NotificationSettings]
 # Exports and imports (transfers/).
 MODELS += [Export, Import, ImportedIssue]
+# Attachments (attachments/).
+MODELS += [Attachment]
 # Also tokens (whose use is recorded: compare before any request that authenticates with
 # one), webhooks and their deliveries, and the outbox.
 EVERY_MODEL = [
