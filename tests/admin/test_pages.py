@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from accounts.models import PersonalAccessToken, RevokedAccessToken, TokenEvent, TokenFamily
 from accounts.services import auth_logout, pat_create, token_pair_for_user
+from attachments.models import Attachment
+from attachments.services import attachment_upload
 from events.models import Event
 from issues.models import Issue, IssueEvent
 from issues.services import issue_comment, issue_create, label_create
@@ -26,6 +28,18 @@ from webhooks.services import event_relay, webhook_create
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _attachments_storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments")},
+        },
+    }
+
+
 MODELS = list(admin.site._registry)
 # Records of what happened: shown, never added by hand; and credentials the API makes,
 # since only its answer may show their secret once.
@@ -40,6 +54,7 @@ READ_ONLY = {
     PersonalAccessToken,
     Export,
     Import,
+    Attachment,
     # Notifications: a person's settings are theirs to change; mail is made by the worker.
     NotificationSettings,
     Email,
@@ -70,6 +85,7 @@ def everything(site_admin, member_of):
         labels=[bug],
     )
     issue_comment(issue=issue, author=owner, body="Seen again on Sunday.")
+    attachment_upload(issue=issue, uploader=owner, filename="pager.log", chunks=[b"beep"])
     pair = token_pair_for_user(user=owner)
     auth_logout(user=owner, raw_refresh=str(pair.refresh), access_token=pair.access)
     pat_create(user=owner, name="ci", scopes=["read"])
