@@ -44,3 +44,9 @@ class AttachmentUploadSerializer(serializers.Serializer):
 
     file = serializers.FileField()
     filename = serializers.CharField(max_length=255, required=False)
+
+
+class LimitsSerializer(serializers.Serializer):
+    attachment_max_bytes = serializers.IntegerField(
+        help_text="The largest attachment taken, in bytes."
+    )

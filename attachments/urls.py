@@ -10,6 +10,7 @@ issue_attachments = views.IssueAttachmentViewSet.as_view({"get": "list", "post":
 comment_attachments = views.CommentAttachmentViewSet.as_view({"get": "list", "post": "create"})
 
 urlpatterns = [
+    path("limits", views.LimitsView.as_view(), name="limits"),
     re_path(
         r"^issues/(?P<issue_key>[^/]+)/attachments$",
         issue_attachments,

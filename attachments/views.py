@@ -12,8 +12,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import BaseParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.callers import Caller
 from api.filters import StrictQueryMixin
@@ -26,7 +27,7 @@ from projects.permissions import CanViewProject, HasRights
 from . import services, storage
 from .models import Attachment
 from .selectors import attachments_visible_to
-from .serializers import AttachmentSerializer, AttachmentUploadSerializer
+from .serializers import AttachmentSerializer, AttachmentUploadSerializer, LimitsSerializer
 
 # Room for a multipart body's boundaries and headers around the file.
 UPLOAD_OVERHEAD = 64 * 1024
@@ -220,3 +221,15 @@ class AttachmentViewSet(
             response[header] = value
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class LimitsView(StrictQueryMixin, APIView):
+    """The limits clients must respect, from the settings that enforce them: the largest
+    attachment taken, in bytes (ATTACHMENT_MAX_BYTES)."""
+
+    permission_classes = [AllowAny]
+    uses_database = False
+
+    @extend_schema(responses={200: LimitsSerializer})
+    def get(self, request, format=None):
+        return Response({"attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES})

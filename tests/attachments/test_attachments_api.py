@@ -138,3 +138,10 @@ def test_outsider_gets_404_everywhere(issue, reporter, client_for):
     assert outsider.delete(created["url"]).status_code == 404
     assert upload(outsider, issue, "b.txt", b"x").status_code == 404
     assert Attachment.objects.count() == 1
+
+
+def test_limits_publish_the_setting(client, settings):
+    settings.ATTACHMENT_MAX_BYTES = 1234
+    response = client.get("/api/v1/limits")
+    assert response.status_code == 200
+    assert response.json() == {"attachment_max_bytes": 1234}
