@@ -96,3 +96,25 @@ def test_content_disposition_rfc6266():
     header = storage.content_disposition("résumé.txt", "text/plain")
     assert header == "attachment; filename=\"r_sum_.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
     assert "\r" not in storage.content_disposition("a\r\nb", "text/plain")
+
+
+def test_a_100_mb_upload_keeps_memory_flat(_attachments_storage):
+    """Measured: storing 100 MB streamed in chunks never holds more than a few of them."""
+    import tracemalloc
+
+    chunk = b"x" * storage.CHUNK
+    count = 100 * 1024 * 1024 // storage.CHUNK
+
+    def chunks():
+        for _ in range(count):
+            yield chunk
+
+    tracemalloc.start()
+    try:
+        result = storage.store_stream(chunks(), "a/huge", limit=200 * 1024 * 1024)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result["size"] == 100 * 1024 * 1024
+    assert (_attachments_storage / "a" / "huge").stat().st_size == 100 * 1024 * 1024
+    assert peak < 4 * 1024 * 1024, peak
