@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from attachments.models import Attachment
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, IssueRelation, Label
 from notifications.models import IssueSubscription, ProjectSubscription
@@ -138,6 +139,18 @@ REQUESTS = {
             lambda s: {"type": "relates_to", "issue": s.in_review.key},
         ),
     ],
+    "attach": [
+        (
+            "post",
+            lambda s: f"/api/v1/issues/{s.issue.key}/attachments",
+            lambda s: {"file": SimpleUploadedFile("a.txt", b"hello")},
+        ),
+        (
+            "post",
+            lambda s: f"/api/v1/comments/{s.comment.pk}/attachments",
+            lambda s: {"file": SimpleUploadedFile("b.txt", b"hello")},
+        ),
+    ],
     "edit_issue": [
         ("patch", lambda s: f"/api/v1/issues/{s.issue.key}", lambda s: {"priority": "high"}),
         ("patch", lambda s: f"/api/v1/issues/{s.issue.key}", lambda s: {"labels": ["x"]}),
@@ -229,6 +242,7 @@ def snapshot():
         Webhook.objects.count(),
         Export.objects.count(),
         Import.objects.count(),
+        Attachment.objects.count(),
         IssueSubscription.objects.count() + ProjectSubscription.objects.count(),
     )
 
