@@ -157,7 +157,11 @@ def test_text_fields_refuse_numbers(owner_client, owner, issue, method, url, bod
 
 
 # Endpoints that take a file: multipart, and nothing else (a file is no JSON value).
-UPLOADS = {"/api/v1/projects/{project_key}/imports"}
+UPLOADS = {
+    "/api/v1/projects/{project_key}/imports",
+    "/api/v1/issues/{issue_key}/attachments",
+    "/api/v1/comments/{comment_id}/attachments",
+}
 
 
 def test_the_contract_takes_json_bodies_only(schema):
