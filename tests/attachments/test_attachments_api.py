@@ -145,3 +145,19 @@ def test_limits_publish_the_setting(client, settings):
     response = client.get("/api/v1/limits")
     assert response.status_code == 200
     assert response.json() == {"attachment_max_bytes": 1234}
+
+
+def test_list_runs_the_same_queries_whatever_the_page_size(issue, reporter, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(reporter)
+    url = f"/api/v1/issues/{issue.key}/attachments"
+    upload(client, issue, "one.txt", b"1")
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get(url).json()["results"]) == 1
+    for n in range(4):
+        upload(client, issue, f"more{n}.txt", b"2")
+    with CaptureQueriesContext(connection) as five:
+        assert len(client.get(url).json()["results"]) == 5
+    assert len(five) == len(one)
