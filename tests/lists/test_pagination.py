@@ -464,8 +464,8 @@ LIST_QUERY_BUDGET = {
     "projects": 2,  # count, page
     "members": 3,  # the project with the caller's role, count, page
     "labels": 3,  # as members
-    "issues": 4,  # the visible projects' ids, count, page, its labels
-    "project_issues": 4,  # the project with the caller's role, count, page, its labels
+    "issues": 5,  # the visible projects' ids, count, page, its labels, its relations
+    "project_issues": 5,  # the project with the caller's role, count, page, labels, relations
     "comments": 3,  # the issue with the caller's role, count, page
     "events": 3,  # as comments
 }
