@@ -4,7 +4,8 @@ full list. Each is one query for any number of issues, and counts only relations
 other issue the reader may see, so no number gives away an issue they cannot see.
 
 `reader` is a Caller or a user; None is an event's payload, read by anyone who reads the
-issue's project: it counts issues of the same project and of internal projects."""
+issue's project: it counts issues of the same project and of internal projects. (The
+benchmark's data floor, which has no caller, names the projects seen as a list of ids.)"""
 
 from collections import defaultdict
 
@@ -24,6 +25,8 @@ def _visible(side: str, reader) -> Q:
         return Q(**{f"{side}__project__visibility": Project.Visibility.INTERNAL}) | Q(
             source__project_id=F("target__project_id")
         )
+    if isinstance(reader, list | tuple):  # the ids of the projects seen (the benchmark's)
+        return Q(**{f"{side}__project__in": reader})
     return Q(**{f"{side}__project__in": Project.objects.visible_to(reader).values("pk")})
 
 

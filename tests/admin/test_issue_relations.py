@@ -41,7 +41,7 @@ def issues(project):
 
 
 def test_the_issue_page_shows_relations_and_sub_issues(admin_client, issues):
-    issue, child, blocker, secret = issues
+    issue, child, blocker, _ = issues
     html = page(admin_client, issue)
     assert "Sub-issues" in html and f"{child.key}</a>: A sub-task" in html
     assert f"{blocker.key}</a>: The blocker" in html
@@ -64,7 +64,7 @@ def test_staff_who_are_not_site_admins_see_only_what_they_could_see(project, iss
 
 
 def test_relating_through_the_form_goes_through_the_service(admin_client, site_admin, issues):
-    issue, child, blocker, _ = issues
+    issue = issues[0]
     other = IssueFactory(project=issue.project)
 
     response = relate(admin_client, issue, "blocks", other.key)
