@@ -55,6 +55,8 @@ SCOPES = {
     "issues:write": "Create, edit, move and delete issues; manage labels.",
     "comments:write": "Write, edit and delete comments.",
     "attachments:write": "Attach files to issues and comments; delete them.",
+    "relations:write": "Link issues: add and remove blockers, duplicates, related issues "
+    "and sub-issues (and set an issue's parent).",
     "issues:import": "Import issues, with their comments and labels, into a project.",
     "projects:admin": "Create projects; change their settings, archive and delete them.",
     "members:write": "Add, change and remove members; create bots and their tokens.",

@@ -27,7 +27,7 @@ import orjson
 import psycopg
 from cryptography.hazmat.primitives import serialization
 
-from issues.representation import ISSUE_ROW_FIELDS, issue_data
+from issues.representation import ISSUE_ROW_FIELDS, issue_data, summarise_relations
 
 REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]  # accounts/tokens.py
 # The tables the representation's related fields come from (`project__key`: p.key).
@@ -62,6 +62,19 @@ SELECT il.issue_id, l.id, l.name, l.color
 FROM issues_issue_labels il JOIN issues_label l ON l.id = il.label_id
 WHERE il.issue_id = ANY(%s)
 ORDER BY l.name, l.id
+"""
+# Each issue's parent, children and blockers, as issues.relations.selectors reads them for
+# a reader who sees the projects listed (RELATION_SUMMARY_COLUMNS, in order).
+RELATIONS = """
+SELECT r.type, r.source_id, r.target_id, s.status, tp.key, t.number, t.title
+FROM issues_issuerelation r
+JOIN issues_issue s ON s.id = r.source_id
+JOIN issues_issue t ON t.id = r.target_id
+JOIN projects_project tp ON tp.id = t.project_id
+WHERE (r.target_id = ANY(%(ids)s) AND r.type IN ('blocks', 'parent')
+       AND s.project_id = ANY(%(projects)s::bigint[]))
+   OR (r.source_id = ANY(%(ids)s) AND r.type = 'parent'
+       AND t.project_id = ANY(%(projects)s::bigint[]))
 """
 
 _private = serialization.load_pem_private_key(
@@ -141,15 +154,19 @@ def _where(query: dict) -> tuple[str, list]:
     return " AND ".join(clauses), params
 
 
-def _items(cursor, rows: list, environ) -> list[dict]:
+def _items(cursor, rows: list, environ, projects: list[int]) -> list[dict]:
     rows = [dict(zip(ISSUE_ROW_FIELDS, row, strict=True)) for row in rows]
+    ids = [r["id"] for r in rows]
     labels = defaultdict(list)
-    for issue_id, pk, name, color in cursor.execute(LABELS, [[r["id"] for r in rows]]):
+    for issue_id, pk, name, color in cursor.execute(LABELS, [ids]):
         labels[issue_id].append({"id": pk, "name": name, "color": color})
+    relations = summarise_relations(
+        ids, cursor.execute(RELATIONS, {"ids": ids, "projects": projects}).fetchall()
+    )
     # Each issue's own address, as the API gives it behind the TLS-terminating ingress.
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ["wsgi.url_scheme"]
     url = partial(f"{scheme}://{environ.get('HTTP_HOST', '')}/api/v1/issues/{{}}".format)
-    return [issue_data(row, labels[row["id"]], url) for row in rows]
+    return [issue_data(row, labels[row["id"]], url, relations[row["id"]]) for row in rows]
 
 
 def _list(cursor, query: dict, environ) -> dict:
@@ -165,7 +182,7 @@ def _list(cursor, query: dict, environ) -> dict:
         body["count"] = cursor.execute(sql, params).fetchone()[0]
     order = BY_PRIORITY if query.get("ordering") == ["-priority"] else NEWEST
     rows = cursor.execute(f"{SELECT} WHERE {where} ORDER BY {order} LIMIT 50", params).fetchall()
-    body["results"] = _items(cursor, rows, environ)
+    body["results"] = _items(cursor, rows, environ, _ids(query, "projects"))
     return body
 
 
@@ -175,7 +192,7 @@ def _issue(cursor, key: str, query: dict, environ) -> dict | None:
         f"{SELECT} WHERE i.project_id = ANY(%s::bigint[]) AND p.key = %s AND i.number = %s",
         [_ids(query, "projects"), project, int(number)],
     ).fetchall()
-    return _items(cursor, rows, environ)[0] if rows else None
+    return _items(cursor, rows, environ, _ids(query, "projects"))[0] if rows else None
 
 
 def application(environ, start_response):

@@ -12,17 +12,20 @@ PAGE_SIZE = 50
 
 
 def prepare(depth: int) -> dict:
+    from django.db.models import Count
+
     from accounts.models import User
     from accounts.pats import SCOPES
     from accounts.services import pat_create
     from api.pagination import KeysetCursorPagination
-    from issues.models import Issue, Label
+    from issues.models import Issue, IssueRelation, Label
     from projects.models import Project
 
     from .seed import BUSY_ISSUE, CALLER
 
     caller = User.objects.get(username=CALLER)
     visible = Issue.objects.visible_to(caller)
+    visible_projects = Project.objects.visible_to(caller).values("pk")
     ordering = [("updated_at", True), ("id", True)]
     # The last row of page `depth - 1`: its cursor opens page `depth`.
     offset = (depth - 1) * PAGE_SIZE - 1
@@ -36,6 +39,15 @@ def prepare(depth: int) -> dict:
     ).select_related("project")
     # A personal access token beside the caller's JWTs: the benchmark compares the two.
     _, pat = pat_create(user=caller, name="benchmark", scopes=list(SCOPES))
+    # The visible issue with the most sub-issues: the list of its children.
+    parent = (
+        IssueRelation.objects.filter(type="parent", target__project__in=visible_projects)
+        .values("target")
+        .annotate(children=Count("id"))
+        .order_by("-children", "target")
+        .first()
+    )
+    parent = Issue.objects.select_related("project").get(pk=parent["target"]) if parent else None
     return {
         "caller": caller.username,
         "pat": pat,
@@ -46,6 +58,8 @@ def prepare(depth: int) -> dict:
         "deep_cursor": deep,
         "deep_page": depth,
         "busy_issue": BUSY_ISSUE,
+        "parent_key": parent.key if parent else None,
+        "parent_id": parent.pk if parent else None,
         "transition_keys": [issue.key for issue in startable.order_by("-id")[:400]],
         "detail_keys": [
             issue.key

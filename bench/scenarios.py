@@ -86,6 +86,11 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
                 ]
             },
         ),
+        ("data floor, blocked (reference)", {"path": f"{floor}&blocked=1&count=1"}),
+        (
+            "data floor, sub-issues (reference)",
+            {"path": f"{floor}&parent={facts['parent_id']}&count=1"},
+        ),
         ("naive DRF baseline (reference)", {"path": "/bench/naive/issues", "auth": True}),
         ("issue list, page numbers", {"path": api, "auth": True}),
         ("issue list, cursor", {"path": f"{api}&cursor=", "auth": True}),
@@ -94,6 +99,8 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
             f"issue list, cursor page {facts['deep_page']:,}",
             {"path": f"{api}&cursor={facts['deep_cursor']}", "auth": True},
         ),
+        ("issue list, blocked=true", {"path": f"{api}&blocked=true", "auth": True}),
+        ("issue list, parent=", {"path": f"{api}&parent={facts['parent_key']}", "auth": True}),
         ("search, selective word", {"path": f"{api}&search={SELECTIVE_WORD}", "auth": True}),
         ("search, common word", {"path": f"{api}&search={COMMON_WORD}", "auth": True}),
         (

@@ -291,6 +291,22 @@ def seed(issues: int, comments_per_issue: float = 1.0, log=print) -> dict:
             """)
         step("issue history (created events)")
 
+        # Relations, one for every five issues: each issue numbered 10k blocks the one
+        # three after it (half of them open), and every issue numbered 10k + 5 is a
+        # sub-issue of the first issue of its block of 200 (twenty children each). Chains
+        # never close: a blocker is never blocked here, a parent never a child.
+        cursor.execute("""
+            INSERT INTO issues_issuerelation (type, created_at, source_id, target_id)
+            SELECT 'blocks', now(), b.id, i.id FROM issues_issue i
+            JOIN issues_issue b ON b.id = i.id - 3
+            WHERE i.id % 10 = 0
+            UNION ALL
+            SELECT 'parent', now(), i.id, p.id FROM issues_issue i
+            JOIN issues_issue p ON p.id = i.id / 200 * 200 + 1
+            WHERE i.id % 10 = 5
+            """)
+        step("issue relations")
+
         busy_key, busy_number = BUSY_ISSUE.split("-")
         cursor.execute(
             "SELECT i.id FROM issues_issue i JOIN projects_project p ON p.id = i.project_id"

@@ -14,7 +14,7 @@ bench/urls.py.
 """
 
 import orjson
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.lookups import IsNull
 from django.http import HttpResponse
 from rest_framework import pagination, renderers, serializers, viewsets
@@ -22,7 +22,7 @@ from rest_framework import pagination, renderers, serializers, viewsets
 from accounts.models import User
 from api.pagination import COUNT_CAP
 from issues.filters import SEARCH_COUNT_CAP
-from issues.models import Issue, Label
+from issues.models import Issue, IssueRelation, Label
 from issues.representation import ISSUE_ROW_FIELDS
 from issues.serializers import issue_rows_data
 from projects.models import Project
@@ -49,6 +49,18 @@ def floor_issues(params):
             issue=OuterRef("pk"), label__in=_ids(params["labels"])
         )
         issues = issues.filter(IsNull(Subquery(tagged.values("issue")[:1]), False))
+    if params.get("blocked"):
+        # Open blockers in the given projects, as the API's blocked=true.
+        blockers = IssueRelation.objects.filter(
+            type="blocks",
+            target=OuterRef("pk"),
+            source__status__in=Issue.OPEN_STATUSES,
+            source__project__in=_ids(params.get("projects", "")),
+        )
+        issues = issues.filter(Exists(blockers))
+    if params.get("parent"):
+        children = IssueRelation.objects.filter(type="parent", target_id=int(params["parent"]))
+        issues = issues.filter(pk__in=children.values("source"))
     if params.get("search"):
         from django.contrib.postgres.search import SearchQuery  # PostgreSQL only
 
@@ -85,8 +97,9 @@ def _values(issues):
 
 
 def _items(rows: list[dict], request) -> list[dict]:
-    """The rows as the API renders them, with their labels (one query)."""
-    return issue_rows_data(rows, request)
+    """The rows as the API renders them, with their labels and relations (one query each),
+    relations to the given projects' issues."""
+    return issue_rows_data(rows, request, reader=_ids(request.GET.get("projects", "")))
 
 
 def floor_issue_detail(request, key: str):

@@ -86,7 +86,7 @@ def _walk(issue: Issue, status: str, people: dict[str, User], detour: bool) -> N
     dev, reviewer = people["demo-developer"], people["demo-reviewer"]
     move = issue_transition
     if status == Issue.Status.CLOSED and not detour:
-        move(issue=issue, user=people["demo-reporter"], status="closed", resolution="duplicate")
+        move(issue=issue, user=people["demo-reporter"], status="closed", resolution="wont_fix")
         return
     if status == Issue.Status.OPEN:
         return

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from api.admin import (
     ReadOnlyAdmin,
@@ -17,13 +18,15 @@ from api.admin import (
 from api.errors import DomainError
 from api.versions import Expected, row_version, updated_at_version
 from comments.models import Comment
+from projects.models import Project
 from projects.services import ProjectArchived
 
 from . import (
     comment_admin,  # noqa: F401  (registers the Comment admin)
     services,
 )
-from .models import Issue, IssueEvent, Label
+from .models import Issue, IssueEvent, IssueRelation, Label
+from .relations.services import TYPE_NAMES, relation_create
 
 
 class CommentInline(admin.TabularInline):
@@ -56,6 +59,81 @@ class IssueEventInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class RelationInline(admin.TabularInline):
+    """An issue's relations, read-only, only those whose other issue the operator could
+    see through the API (a site admin sees all): they are added through the service,
+    with its rules, by the form's "Relate to" fields, and removed through the API."""
+
+    model = IssueRelation
+    extra = 0
+    can_delete = False
+    readonly_fields = ["reads", "other", "other_status", "created_by", "created_at"]
+    fields = readonly_fields
+    side = "source"  # the issue of the page is this side; the other issue is the other
+
+    @property
+    def other_side(self) -> str:
+        return "target" if self.side == "source" else "source"
+
+    def get_queryset(self, request):
+        visible = Project.objects.visible_to(request.user).values("pk")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(**{f"{self.other_side}__project__in": visible})
+            .select_related(f"{self.other_side}__project", "created_by")
+        )
+
+    @admin.display(description="relation")
+    def reads(self, relation):
+        return relation.type if self.side == "source" else IssueRelation.INVERSE[relation.type]
+
+    @admin.display(description="issue")
+    def other(self, relation):
+        other = getattr(relation, self.other_side)
+        url = reverse("admin:issues_issue_change", args=[other.pk])
+        return format_html('<a href="{}">{}</a>: {}', url, other.key, other.title)
+
+    @admin.display(description="status")
+    def other_status(self, relation):
+        return getattr(relation, self.other_side).status
+
+    def has_view_permission(self, request, obj=None):
+        # Part of the issue, as its comments are: whoever may view the issue sees them.
+        return request.user.has_perm("issues.view_issue") or request.user.has_perm(
+            "issues.change_issue"
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RelationsOutInline(RelationInline):
+    fk_name = "source"
+    verbose_name_plural = "Relations (blocks, duplicate of, relates to, parent)"
+
+
+class RelationsInInline(RelationInline):
+    fk_name = "target"
+    side = "target"
+    verbose_name_plural = "Relations to this issue (blocked by, duplicated by, relates to)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(type=IssueRelation.Type.PARENT)
+
+
+class ChildrenInline(RelationInline):
+    fk_name = "target"
+    side = "target"
+    verbose_name_plural = "Sub-issues"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(type=IssueRelation.Type.PARENT)
 
 
 def _default_resolution(target: str) -> str:
@@ -111,6 +189,19 @@ class IssueAdminForm(VersionedForm):
     """Runs the services' checks as form validation, so a refusal is shown on the
     form instead of failing in save_model."""
 
+    relate_type = forms.ChoiceField(
+        label="Relate to another issue",
+        choices=[("", "---------"), *((name, name.replace("_", " ")) for name in TYPE_NAMES)],
+        required=False,
+        help_text="As this issue reads it: it blocks, is blocked by, is a child of...",
+    )
+    relate_to = forms.CharField(
+        label="Other issue's key",
+        max_length=40,
+        required=False,
+        help_text="Such as WEB-42. The relation's rules apply: no cycles, one parent.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "labels" in self.fields:
@@ -146,6 +237,8 @@ class IssueAdminForm(VersionedForm):
                 raise ValidationError(ProjectArchived.message)
             services._check_assignee(project, cleaned.get("assignee"))
             services._check_labels(project, cleaned.get("labels") or [])
+        if bool(cleaned.get("relate_type")) != bool(cleaned.get("relate_to")):
+            raise ValidationError("To relate this issue, choose both a relation and a key.")
         return cleaned
 
 
@@ -170,7 +263,13 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
         "resolved_at",
         "closed_at",
     ]
-    inlines = [CommentInline, IssueEventInline]
+    inlines = [
+        RelationsOutInline,
+        RelationsInInline,
+        ChildrenInline,
+        CommentInline,
+        IssueEventInline,
+    ]
     actions = [_transition_action(status) for status in Issue.Status.values]
 
     @admin.display(description="key", ordering="number")
@@ -339,6 +438,15 @@ class IssueAdmin(SafeAutocompleteFields, ServiceRefusalsAsMessages, admin.ModelA
                 project=form.cleaned_data["project"], reporter=request.user, **data
             )
             obj.pk, obj.number = created.pk, created.number
+        if form.cleaned_data.get("relate_to"):
+            # A refusal (a cycle, a second parent...) undoes the whole save (the view is
+            # atomic) and shows as a message.
+            relation_create(
+                issue=Issue.objects.select_related("project").get(pk=obj.pk),
+                actor=request.user,
+                type=form.cleaned_data["relate_type"],
+                other=form.cleaned_data["relate_to"].strip(),
+            )
 
     def delete_model(self, request, obj):
         services.issue_delete(issue=obj, actor=request.user)

@@ -11,8 +11,12 @@ def _data(request) -> dict:
 
 def edit_right(fields) -> str:
     """Changing the title and description alone takes `edit_issue_text`, which an issue's
-    reporter has; changing anything else takes `edit_issue` (a PATCH, a bulk edit)."""
-    return "edit_issue_text" if set(fields) <= REPORTER_EDITABLE else "edit_issue"
+    reporter has; changing anything else takes `edit_issue` (a PATCH, a bulk edit). The
+    `parent` takes `relate_issues`, which the service asks when other fields come with it."""
+    fields = set(fields) - {"parent"}
+    if not fields:
+        return "relate_issues"
+    return "edit_issue_text" if fields <= REPORTER_EDITABLE else "edit_issue"
 
 
 def edit_issue_right(request, issue=None) -> str:

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from api.fields import StrictCharField
 
 from .models import Issue, IssueRelation
-from .relations import TYPE_NAMES
+from .relations.services import TYPE_NAMES
 from .representation import relation_data
 
 
@@ -14,6 +14,18 @@ class RelatedIssueSerializer(serializers.Serializer):
     title = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(Issue.Status.choices, read_only=True)
     project = serializers.CharField(read_only=True, help_text="The other issue's project key.")
+
+
+class RelatedIssueSummarySerializer(serializers.Serializer):
+    """An issue's parent as the issue shows it."""
+
+    key = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+
+
+class ChildrenCountSerializer(serializers.Serializer):
+    open = serializers.IntegerField(read_only=True, help_text="Sub-issues not yet resolved.")
+    total = serializers.IntegerField(read_only=True)
 
 
 class IssueRelationSerializer(serializers.ModelSerializer):

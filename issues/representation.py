@@ -43,6 +43,9 @@ ISSUE_FIELDS = (
     "resolved_at",
     "closed_at",
 )
+# What every issue shows of its relations (issues/relations/selectors.py reads it, as the
+# reader may see them): its parent, its children's counts, its open blockers.
+RELATION_FIELDS = ("parent", "children", "open_blockers", "blocked")
 PEOPLE = ("reporter", "assignee")
 # The issue's own columns its representation shows, as `.values()` names them: the fields
 # that are columns of its row, and the project's id.
@@ -62,9 +65,10 @@ ISSUE_ROW_FIELDS = (
 )
 
 
-def issue_data(row: dict, labels: list[dict], url) -> dict:
+def issue_data(row: dict, labels: list[dict], url, relations: dict) -> dict:
     """An issue's representation from its row (ISSUE_ROW_FIELDS), its labels (each a
-    label_summary, by name) and `url`, which gives an issue's address from its key."""
+    label_summary, by name), `url`, which gives an issue's address from its key, and its
+    relations' summary (RELATION_FIELDS)."""
     key = f"{row['project__key']}-{row['number']}"
     return {
         "id": row["id"],
@@ -90,6 +94,7 @@ def issue_data(row: dict, labels: list[dict], url) -> dict:
         "updated_at": utc_iso(row["updated_at"]),
         "resolved_at": utc_iso(row["resolved_at"]),
         "closed_at": utc_iso(row["closed_at"]),
+        **relations,
     }
 
 
@@ -118,10 +123,24 @@ def issue_labels(issue) -> list[dict]:
     return [label_summary(label) for label in labels]
 
 
-def issue_representation(issue, request=None) -> dict:
-    """An issue as its GET answers it; without a request (an event's payload) its `url` is
-    a path."""
-    return issue_data(issue_row(issue), issue_labels(issue), detail_urls(ISSUE_URL, request))
+def issue_representation(issue, request=None, relations: dict | None = None) -> dict:
+    """An issue as its GET answers it (as the request's caller may see its relations);
+    without a request (an event's payload) its `url` is a path, and its relations are
+    those every reader of its project may see. `relations`: its summary, already read."""
+    if relations is None:
+        relations = getattr(issue, "relations_known", None)
+    if relations is None and request is None:
+        relations = getattr(issue, "public_relations", None)
+    if relations is None:
+        # Imported here: bench/bare.py renders issues with this module, without Django.
+        from accounts.callers import Caller
+
+        from .relations.selectors import relation_summaries
+
+        reader = Caller.of(request) if request is not None else None
+        relations = relation_summaries([issue.pk], reader)[issue.pk]
+    row, url = issue_row(issue), detail_urls(ISSUE_URL, request)
+    return issue_data(row, issue_labels(issue), url, relations)
 
 
 def label_summary(label) -> dict:
@@ -139,6 +158,57 @@ def label_data(label, request=None) -> dict:
         "description": label.description,
         "created_at": utc_iso(label.created_at),
     }
+
+
+# The columns a relation's row gives relation_summaries, in order (and the statuses that
+# count as open, as Issue.OPEN_STATUSES; bench/bare.py reads them without Django).
+RELATION_SUMMARY_COLUMNS = (
+    "type",
+    "source_id",
+    "target_id",
+    "source__status",
+    "target__project__key",
+    "target__number",
+    "target__title",
+)
+OPEN_STATUSES = frozenset({"open", "in_progress", "in_review"})
+
+
+def summarise_relations(issue_ids, rows) -> dict[int, dict]:
+    """For each issue of `issue_ids`: its `parent` (key and title, or None), its
+    `children` (open and total), its `open_blockers` and whether it is `blocked`, from the
+    rows (RELATION_SUMMARY_COLUMNS) of its parent, children and blockers relations."""
+    summaries = {
+        pk: {"parent": None, "children": {"open": 0, "total": 0}, "open_blockers": 0}
+        for pk in issue_ids
+    }
+    for type, source, target, status, key, number, title in rows:
+        is_open = status in OPEN_STATUSES
+        if type == "parent" and source in summaries:
+            summaries[source]["parent"] = {"key": f"{key}-{number}", "title": title}
+        if target not in summaries:
+            continue
+        if type == "parent":
+            summaries[target]["children"]["total"] += 1
+            summaries[target]["children"]["open"] += is_open
+        elif is_open:  # a blocker
+            summaries[target]["open_blockers"] += 1
+    for summary in summaries.values():
+        summary["blocked"] = summary["open_blockers"] > 0
+    return summaries
+
+
+def no_relations() -> dict:
+    """The relations' summary of an issue that has none."""
+    return summarise_relations([0], [])[0]
+
+
+def forget_relations(issue) -> None:
+    """After a change of `issue`'s relations: their summaries read before it (an issue's
+    `relations_known`, the same for every reader, as a new issue's; its
+    `public_relations`, an event's, read with other issues') no longer hold."""
+    issue.__dict__.pop("relations_known", None)
+    issue.__dict__.pop("public_relations", None)
 
 
 def relation_data(relation, issue_pk: int) -> dict:

@@ -16,7 +16,20 @@ from projects.models import Project
 from projects.selectors import users_known_to
 
 from .models import Issue, IssueEvent, Label
-from .representation import ISSUE_FIELDS, ISSUE_URL, issue_data, issue_representation, label_data
+from .relation_serializers import (
+    ChildrenCountSerializer,
+    IssueRelationSerializer,
+    RelatedIssueSummarySerializer,
+)
+from .relations.selectors import relation_summaries, relations_expanded
+from .representation import (
+    ISSUE_FIELDS,
+    ISSUE_URL,
+    RELATION_FIELDS,
+    issue_data,
+    issue_representation,
+    label_data,
+)
 from .services import Target
 
 
@@ -118,19 +131,53 @@ class IssueSerializer(serializers.ModelSerializer):
     reporter = UserSummarySerializer(read_only=True, allow_null=True)
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
     labels = LabelSummarySerializer(many=True, read_only=True)
+    # Its relations, counting only those whose other issue the reader may see.
+    parent = RelatedIssueSummarySerializer(
+        read_only=True, allow_null=True, help_text="The issue this one is a sub-issue of."
+    )
+    children = ChildrenCountSerializer(read_only=True, help_text="Its sub-issues.")
+    open_blockers = serializers.IntegerField(
+        read_only=True, help_text="How many open issues block this one."
+    )
+    blocked = serializers.BooleanField(
+        read_only=True, help_text="Whether an open issue blocks this one (open_blockers > 0)."
+    )
+    # Not read_only, which the schema would mark required: it is there only when asked for.
+    relations = IssueRelationSerializer(
+        many=True,
+        required=False,
+        help_text="Only with `?expand=relations`: every relation, as the relations "
+        "endpoint lists them.",
+    )
 
     class Meta:
         model = Issue
-        fields = list(ISSUE_FIELDS)
+        fields = [*ISSUE_FIELDS, *RELATION_FIELDS, "relations"]
         read_only_fields = fields
 
     def to_representation(self, issue):
         # Built by hand, in issues/representation.py (which says why); the declared fields
         # still describe the schema, and a test keeps the two equal.
-        return issue_representation(issue, self.context.get("request"))
+        request = self.context.get("request")
+        # Its relations' summary, when read with others' (a bulk edit's answer).
+        relations = self.context.get("relations", {}).get(issue.pk)
+        data = issue_representation(issue, request, relations)
+        if expands_relations(request):
+            data["relations"] = relations_expanded([issue.pk], Caller.of(request))[issue.pk]
+        return data
 
 
-def issue_rows_data(rows: list[dict], request=None) -> list[dict]:
+def expands_relations(request) -> bool:
+    """Whether a GET asked for each issue's relations (`?expand=relations`)."""
+    return (
+        request is not None
+        and request.method == "GET"
+        # A DRF request, or Django's (the benchmark's data floor)
+        and "relations" in getattr(request, "query_params", request.GET).getlist("expand")
+    )
+
+
+def issue_rows_data(rows: list[dict], request=None, reader=None) -> list[dict]:
     """IssueSerializer's output for rows read with `.values(*ISSUE_ROW_FIELDS)`.
 
     Lists take this path: 50 rows as model instances (with their project, reporter and
@@ -145,7 +192,16 @@ def issue_rows_data(rows: list[dict], request=None) -> list[dict]:
     ):
         labels[issue_id].append(dict(zip(("id", "name", "color"), label, strict=True)))
     url = detail_urls(ISSUE_URL, request)
-    return [issue_data(row, labels[row["id"]], url) for row in rows]
+    if reader is None and request is not None:
+        reader = Caller.of(request)  # whose visibility the relations follow
+    ids = [row["id"] for row in rows]
+    summaries = relation_summaries(ids, reader)
+    data = [issue_data(row, labels[row["id"]], url, summaries[row["id"]]) for row in rows]
+    if expands_relations(request):
+        relations = relations_expanded(ids, reader)
+        for issue in data:
+            issue["relations"] = relations[issue["id"]]
+    return data
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
@@ -177,10 +233,20 @@ class IssueWriteSerializer(StrictModelSerializer):
     priority = RankChoiceField(Issue.Priority, required=False)
     assignee = UsernameField(required=False, allow_null=True)
     labels = LabelRefListField(required=False, max_length=50)
+    parent = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=40,
+        help_text="The key of the issue this one is a sub-issue of (one you can see); null "
+        "for none. Takes the relate_issues right.",
+    )
 
     class Meta:
         model = Issue
-        fields = ["title", "description", "type", "priority", "assignee", "labels", "due_date"]
+        fields = [
+            *("title", "description", "type", "priority", "assignee", "labels", "due_date"),
+            "parent",
+        ]
 
     def validate(self, attrs):
         if "status" in self.initial_data:
@@ -355,6 +421,12 @@ class BulkChangesSerializer(StrictModelSerializer):
     )
     labels_add = LabelRefListField(required=False, max_length=50)
     labels_remove = LabelRefListField(required=False, max_length=50)
+    parent = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=40,
+        help_text="Makes every issue a sub-issue of this one (null: of none).",
+    )
     status = serializers.ChoiceField(
         choices=Issue.Status.choices,
         required=False,

@@ -27,10 +27,12 @@ from .permissions import edit_right
 from .relations import (
     announce_unblocked,
     ensure_may_finish,
+    parent_set,
     relation_create,
     relations_delete_with,
 )
-from .representation import issue_representation, label_data
+from .relations.selectors import relation_summaries
+from .representation import forget_relations, issue_representation, label_data, no_relations
 from .selectors import issue_with_role, issues_by_key, issues_by_keys, issues_for_write
 
 STATUS_FIELD = Issue._meta.get_field("status")
@@ -118,10 +120,16 @@ def issue_create(
     assignee=None,
     labels=(),
     due_date=None,
+    parent: str | None = None,
 ) -> Issue:
+    """A new issue of `project`, reported by `reporter` (a Caller from the API, whose
+    token's limits apply to the `parent` it names, or a user)."""
     project_ensure_active(project=project)
     _check_assignee(project, assignee)
     _check_labels(project, labels)
+    if parent is not None:
+        _ensure_may(reporter, Issue(project=project), "relate_issues")
+    caller, reporter = reporter, user_of(reporter)
     issue = Issue(
         project=project,
         reporter=reporter,
@@ -139,6 +147,10 @@ def issue_create(
         issue.labels.add(*labels)  # a new issue has none: no need to read them first
     issue.prefetched_labels = sorted(labels, key=lambda label: label.name)
     event_record(issue=issue, actor=reporter, kind=IssueEvent.Kind.CREATED, to_status=issue.status)
+    if parent is None:
+        issue.relations_known = no_relations()  # for every reader: it has none
+    else:
+        parent_set(issue=issue, actor=caller, parent=parent)
     _emit(Event.Type.ISSUE_CREATED, issue, reporter)
     return issue
 
@@ -189,8 +201,12 @@ def update_locked(issue: Issue, *, actor, assignee_checked: bool = False, **fiel
     bulk edit's, which checks the assignee for all its issues at once). However many
     fields change: one UPDATE, one INSERT of history."""
     project_ensure_active(project=issue.project)
-    before = issue_representation(issue)
+    before = issue_representation(issue, relations={})  # only its changed fields are read
     changes = []
+    if "parent" in fields:
+        _ensure_may(actor, issue, "relate_issues")
+        if parent_set(issue=issue, actor=actor, parent=fields.pop("parent")):
+            forget_relations(issue)
     if "assignee" in fields and not assignee_checked:
         _check_assignee(issue.project, fields["assignee"])
     if "labels" in fields:
@@ -611,6 +627,7 @@ def issue_import(*, project: Project, actor, data: ImportedIssue) -> Issue:
     if data.labels:
         issue.labels.add(*data.labels)
     issue.prefetched_labels = sorted(data.labels, key=lambda label: label.name)
+    issue.relations_known = no_relations()  # an import brings none
     _emit(Event.Type.ISSUE_CREATED, issue, actor)
     comments = [
         comment_import(
@@ -719,6 +736,7 @@ class Result:
     outcomes: list[Outcome]
     bulk_id: uuid.UUID | None
     applied: bool  # whether the changes are stored (not a dry run, not an atomic refusal)
+    relations: dict[int, dict]  # each changed issue's relations' summary, for the caller
     failed: list[Outcome] = field(init=False)
 
     def __post_init__(self):
@@ -768,6 +786,10 @@ def issues_bulk_edit(
                 issue.key: issue_with_role(issue, caller)
                 for issue in rows.select_for_update(of=("self",))
             }
+            # What their events show of their relations, read for all of them at once.
+            public = relation_summaries([issue.pk for issue in found.values()], None)
+            for issue in found.values():
+                issue.public_relations = public[issue.pk]
             for target in targets:
                 held = len(pending)
                 try:
@@ -786,13 +808,16 @@ def issues_bulk_edit(
                 except ConcurrentTransition:
                     del pending[held:]
                     outcomes.append(Outcome(target.key, error=ConcurrentChange()))
+            # What the answer shows of their relations, as the caller may see them (read
+            # before a dry run is undone).
+            relations = relation_summaries([o.issue.pk for o in outcomes if o.ok], caller)
             failed = any(not outcome.ok for outcome in outcomes)
             if dry_run or (atomic and failed):
                 raise _Undo()
         applied = True
     except _Undo:
         applied = False
-    return Result(outcomes, bulk_id if applied else None, applied)
+    return Result(outcomes, bulk_id if applied else None, applied, relations)
 
 
 def _labels_named(targets: list[Target], changes: dict) -> dict[tuple[str, str], Label]:
@@ -855,7 +880,7 @@ def _apply(issue: Issue, caller, changes: dict, labels, assignable) -> Issue:
         _ensure_may(caller, issue, edit_right(edited))
         if assignable is not None and issue.project_id not in assignable:
             raise _not_a_developer(changes["assignee"])
-        issue = update_locked(issue, actor=user_of(caller), assignee_checked=True, **fields)
+        issue = update_locked(issue, actor=caller, assignee_checked=True, **fields)
     if "status" in changes and changes["status"] != issue.status:
         try:
             issue = transition_locked(

@@ -1,7 +1,13 @@
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -78,6 +84,34 @@ class IssuePagination(FlexiblePagination):
         return page
 
 
+EXPAND = OpenApiParameter(
+    "expand",
+    str,
+    enum=["relations"],
+    description="`relations`: each issue carries `relations`, the list its relations "
+    "endpoint answers (one more query for the whole page).",
+)
+
+
+class ExpandMixin:
+    """`?expand=relations` on an issue's GET and on the issue lists."""
+
+    expandable = ("list", "retrieve")
+
+    def query_parameters(self) -> set[str]:
+        accepted = super().query_parameters()
+        return accepted | {"expand"} if self.action in self.expandable else accepted
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        unknown = set(request.query_params.getlist("expand")) - {"relations"}
+        if unknown:
+            raise ValidationError(
+                {"expand": f"Cannot expand {', '.join(sorted(unknown))}; only relations."},
+                code="invalid_choice",
+            )
+
+
 class IssueListMixin:
     """The issue list's query language: filters, search, ordering, both paginations."""
 
@@ -101,6 +135,7 @@ class IssueListMixin:
         "rank": "rank",
     }
 
+    @extend_schema(parameters=[EXPAND])
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
         rows = issue_rows_data(self.paginate_queryset(queryset), request)
@@ -140,7 +175,7 @@ class IssueCreateMixin(IdempotentCreateMixin):
         data = dict(serializer.validated_data)
         project = data.pop("project", None) or self.get_project()
         self.check_object_permissions(request, project)
-        issue = services.issue_create(project=project, reporter=request.user, **data)
+        issue = services.issue_create(project=project, reporter=Caller.of(request), **data)
         # The new issue as created, with its project, people and labels: no second read.
         data = IssueSerializer(issue, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -165,6 +200,7 @@ ISSUE_LINKS = links_to(
 
 
 class IssueViewSet(
+    ExpandMixin,
     StrictQueryMixin,
     ConditionalMixin,
     IssueListMixin,
@@ -202,6 +238,10 @@ class IssueViewSet(
         self.check_object_permissions(self.request, issue)
         return issue
 
+    @extend_schema(parameters=[EXPAND])
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
     def get_serializer_class(self):
         # By method as well as action, so the browsable API's forms (rendered while
         # the action is still "list" or "retrieve") offer only what a client may set.
@@ -217,7 +257,7 @@ class IssueViewSet(
         serializer.is_valid(raise_exception=True)
         issue = services.issue_update(
             issue=serializer.instance,
-            actor=request.user,
+            actor=Caller.of(request),
             expected=self.expected(),
             **serializer.validated_data,
         )
@@ -306,6 +346,7 @@ class IssueEventViewSet(
     )
 )
 class ProjectIssueViewSet(
+    ExpandMixin,
     StrictQueryMixin,
     ConditionalMixin,
     ProjectScopedMixin,
@@ -400,8 +441,9 @@ class IssueBulkViewSet(StrictQueryMixin, IdempotentCreateMixin, viewsets.Generic
         # An issue's version is the ETag its GET answers with (If-Match per issue).
         return {**context, "version_of": lambda row: etag_for(self.issue_data(row))}
 
-    def issue_data(self, issue):
-        return IssueSerializer(issue, context={"request": self.request}).data
+    def issue_data(self, issue, relations=None):
+        context = {"request": self.request, "relations": relations or {}}
+        return IssueSerializer(issue, context=context).data
 
     @extend_schema(
         request=BulkEditSerializer,
@@ -440,7 +482,7 @@ class IssueBulkViewSet(StrictQueryMixin, IdempotentCreateMixin, viewsets.Generic
             atomic=data["mode"] == "atomic",
             dry_run=data["dry_run"],
         )
-        results = [self.result(outcome) for outcome in result.outcomes]
+        results = [self.result(outcome, result.relations) for outcome in result.outcomes]
         if data["mode"] == "atomic" and result.failed:
             raise BulkRefused(
                 f"{len(result.failed)} of {len(results)} issues cannot be changed "
@@ -463,9 +505,9 @@ class IssueBulkViewSet(StrictQueryMixin, IdempotentCreateMixin, viewsets.Generic
         }
         return Response(body)
 
-    def result(self, outcome) -> dict:
+    def result(self, outcome, relations) -> dict:
         if outcome.ok:
-            issue = self.issue_data(outcome.issue)
+            issue = self.issue_data(outcome.issue, relations)
             return {
                 "key": outcome.key,
                 "status": 200,

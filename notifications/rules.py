@@ -248,4 +248,9 @@ RULES: dict[str, Rule] = {
     Event.Type.COMMENT_UPDATED: Rule(
         issue_by_key("issue"), (Hear(mentioned_in("body"), Reason.MENTIONED),)
     ),
+    # Its last open blocker was resolved or closed: whoever would start on it.
+    Event.Type.ISSUE_UNBLOCKED: Rule(
+        issue_by_id,
+        (Hear(assignee_now, Reason.STATE_CHANGED), Hear(watchers, Reason.STATE_CHANGED)),
+    ),
 }

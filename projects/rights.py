@@ -135,7 +135,7 @@ RIGHTS: dict[str, Right] = {
     "relate_issues": Right(
         Role.DEVELOPER,
         "Only developers and above can relate this issue to others.",
-        scope="issues:write",
+        scope="relations:write",
     ),
     "force_transition": Right(
         Role.MAINTAINER,

@@ -7,6 +7,7 @@ from .services import (  # noqa: F401
     TYPE_NAMES,
     announce_unblocked,
     ensure_may_finish,
+    parent_set,
     relation_create,
     relation_delete,
     relations_delete_with,

@@ -120,8 +120,6 @@ def _lock(type: str, *pks: int) -> None:
 
 
 def _check(source: Issue, target: Issue, type: str) -> None:
-    if source.pk == target.pk:
-        raise ValidationError({"issue": "An issue cannot be related to itself."})
     existing = IssueRelation.objects.filter(
         Q(source=source, target=target) | Q(source=target, target=source), type=type
     ).first()
@@ -188,19 +186,24 @@ def _record(relation: IssueRelation, actor, kind: str) -> None:
 
 
 @transaction.atomic
-def relation_create(*, issue: Issue, actor, type: str, other: str) -> IssueRelation:
+def relation_create(
+    *, issue: Issue, actor, type: str, other: str, field: str = "issue"
+) -> IssueRelation:
     """Relate `issue` to the issue keyed `other` (which `actor`, a Caller or a user, must
-    see), `type` as `issue` reads it (`blocks`, `blocked_by`, `child`...)."""
+    see), `type` as `issue` reads it (`blocks`, `blocked_by`, `child`...). `field` names
+    `other` in the errors (`issue`, or a PATCH's `parent`)."""
     if type not in NAMES:
         raise ValidationError({"type": f"Unknown relation type; one of {', '.join(NAMES)}."})
     found = issues_by_key(actor, other, labels=False).first()
     if found is None:
-        raise ValidationError({"issue": f"No issue {other} that you can see."})
+        raise ValidationError({field: f"No issue {other} that you can see."})
     stored, reversed_ = NAMES[type]
     source, target = (found, issue) if reversed_ else (issue, found)
     _lock(stored, source.pk, target.pk)
     project_ensure_active(project=issue.project)
     project_ensure_active(project=found.project)
+    if source.pk == target.pk:
+        raise ValidationError({field: "An issue cannot be related to itself."})
     _check(source, target, stored)
     relation = IssueRelation.objects.create(
         source=source, target=target, type=stored, created_by=user_of(actor)
@@ -208,6 +211,29 @@ def relation_create(*, issue: Issue, actor, type: str, other: str) -> IssueRelat
     _record(relation, user_of(actor), IssueEvent.Kind.RELATED)
     _announce(relation, user_of(actor), Event.Type.ISSUE_RELATED)
     return relation
+
+
+@transaction.atomic
+def parent_set(*, issue: Issue, actor, parent: str | None) -> bool:
+    """Make the issue keyed `parent` (which `actor` must see) the parent of `issue`, or
+    with None leave it without one (a PATCH's `parent`); whether it changed. A parent the
+    actor cannot see is, for them, no parent: None leaves it, and another is refused as
+    a second parent would be."""
+    current = (
+        relations_of(issue, actor)
+        .filter(type=Type.PARENT, source=issue)
+        .select_related("target__project")
+        .first()
+    )
+    if current is not None and parent is not None and current.target.key == parent.upper():
+        return False
+    if current is None and parent is None:
+        return False
+    if current is not None:
+        relation_delete(issue=issue, actor=actor, relation_id=current.pk)
+    if parent is not None:
+        relation_create(issue=issue, actor=actor, type=Type.PARENT, other=parent, field="parent")
+    return True
 
 
 @transaction.atomic

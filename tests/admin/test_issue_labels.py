@@ -45,7 +45,7 @@ def change_form(issue, labels) -> dict:
         "due_date": "",
         "labels": [label.pk for label in labels],
     }
-    for prefix in ("comments", "events"):
+    for prefix in ("relations_out", "relations_in", "relations_in-2", "comments", "events"):
         data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
     return data
 

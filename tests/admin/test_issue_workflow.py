@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from comments.models import Comment
-from issues.models import Issue, IssueEvent
+from issues.models import Issue, IssueEvent, IssueRelation
 from issues.services import issue_available_transitions
 from tests.factories import IssueFactory, ProjectFactory
 
@@ -72,14 +72,31 @@ def test_closing_an_open_issue_asks_for_a_resolution_first(admin_client, issue):
 
 
 def test_the_confirmation_page_closes_with_the_chosen_resolution(admin_client, site_admin, issue):
-    response = act(admin_client, "move_to_closed", issue, resolution="duplicate")
+    response = act(admin_client, "move_to_closed", issue, resolution="wont_fix")
 
     assert response.status_code == 302
     assert messages_of(response) == ["Moved 1 issue(s) to closed."]
     issue.refresh_from_db()
-    assert (issue.status, issue.resolution) == ("closed", "duplicate")
-    assert transitions(issue) == [("open", "closed", "duplicate", None)]
+    assert (issue.status, issue.resolution) == ("closed", "wont_fix")
+    assert transitions(issue) == [("open", "closed", "wont_fix", None)]
     assert issue.events.get(kind=IssueEvent.Kind.TRANSITIONED).actor == site_admin
+
+
+def test_closing_as_a_duplicate_needs_the_issue_it_duplicates(admin_client, issue):
+    response = act(admin_client, "move_to_closed", issue, resolution="duplicate")
+
+    assert messages_of(response) == [
+        f"{issue.key}: Name the issue this one duplicates to resolve it as a duplicate."
+    ]
+    issue.refresh_from_db()
+    assert issue.status == "open"
+    assert transitions(issue) == []
+
+    original = IssueFactory(project=issue.project)
+    IssueRelation.objects.create(source=issue, target=original, type="duplicate_of")
+    act(admin_client, "move_to_closed", issue, resolution="duplicate")
+    issue.refresh_from_db()
+    assert (issue.status, issue.resolution) == ("closed", "duplicate")
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/issues/issue/"
 NO_INLINES = {
     f"{prefix}-{name}": value
-    for prefix in ("comments", "events")
+    for prefix in ("relations_out", "relations_in", "relations_in-2", "comments", "events")
     for name, value in (
         ("TOTAL_FORMS", "0"),
         ("INITIAL_FORMS", "0"),

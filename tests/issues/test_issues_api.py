@@ -584,8 +584,8 @@ def test_events_of_a_hidden_issue_are_404(project, client_for):
 # the list hangs off and the caller's role in it (or, for every project, the ids of
 # those the caller sees), the count, the page and its prefetched labels.
 LIST_QUERIES = {
-    "issues": 6,
-    "project issues": 6,
+    "issues": 7,
+    "project issues": 7,
     "events": 7,
 }
 

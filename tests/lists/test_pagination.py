@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from comments.models import Comment
 from issues import services
-from issues.models import Issue, IssueEvent
+from issues.models import Issue, IssueEvent, IssueRelation
 from projects.models import Role
 from tests.budgets import auth_queries
 from tests.factories import (
@@ -464,8 +464,8 @@ LIST_QUERY_BUDGET = {
     "projects": 2,  # count, page
     "members": 3,  # the project with the caller's role, count, page
     "labels": 3,  # as members
-    "issues": 4,  # the visible projects' ids, count, page, its labels
-    "project_issues": 4,  # the project with the caller's role, count, page, its labels
+    "issues": 5,  # the visible projects' ids, count, page, its labels, its relations
+    "project_issues": 5,  # the project with the caller's role, count, page, labels, relations
     "comments": 3,  # the issue with the caller's role, count, page
     "events": 3,  # as comments
 }
@@ -565,3 +565,42 @@ def test_the_schema_says_where_an_issue_search_stops_counting(client):
     page = schema["components"]["schemas"]["PaginatedIssueList"]["properties"]
     assert "(1000 with ?search=)" in page["count"]["description"]
     assert "(1000 with ?search=)" in page["count_exact"]["description"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"blocked": "true"},
+        {"blocked": "false"},
+        {"parent": "{parent}"},
+        {"has_children": "true"},
+        {"related_to": "{parent}"},
+        {"ready": "true"},
+        {"expand": "relations"},
+    ],
+)
+def test_relation_filters_keep_the_issue_list_budget(
+    project, owner_client, django_assert_max_num_queries, params
+):
+    """Each relation filter is a subquery of the page's query (parent= and related_to=
+    look the key up once), whatever the page size."""
+    parent = IssueFactory(project=project)
+    for n in range(30):
+        issue = IssueFactory(project=project, assignee=None)
+        IssueRelation.objects.create(source=issue, target=parent, type="parent")
+        if n % 2:
+            IssueRelation.objects.create(
+                source=IssueFactory(project=project), target=issue, type="blocks"
+            )
+    params = {name: value.format(parent=parent.key) for name, value in params.items()}
+    owner_client.get("/api/v1/issues")
+    budget = LIST_QUERY_BUDGET["issues"] + 1 + auth_queries()
+
+    with django_assert_max_num_queries(budget):
+        small = owner_client.get("/api/v1/issues", {**params, "page_size": 1})
+    with django_assert_max_num_queries(budget):
+        large = owner_client.get("/api/v1/issues", {**params, "page_size": 100})
+
+    assert small.status_code == large.status_code == 200
+    assert large.json()["results"]
+    assert keys(small) == keys(large)[:1]

@@ -43,6 +43,7 @@ ISSUE_FILTERS = {
     "related_to": STRING,
     "ready": enum(["true", "false"]),
     "search": STRING,
+    "expand": enum(["relations"]),
     **PAGING,
     **CURSOR,
 }

@@ -3,9 +3,10 @@ the outbox, mail through a real SMTP server (aiosmtpd) started by the test."""
 
 import pytest
 
+from issues.models import IssueRelation
 from notifications.models import IssueSubscription, MailItem, Thread
 from projects.models import Role
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import IssueFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -313,3 +314,30 @@ def test_bots_can_be_mentioned_and_can_mention(team, client_for, notify, deliver
     assert (thread.reason, thread.actor) == ("mentioned", bot)
     assert smtp.to(bot.email) == []  # bots read their inbox; their address is never mailed
     assert reasons_by_mail(smtp, team.viewer) == ["mentioned"]
+
+
+def test_the_assignee_and_watchers_hear_when_an_issue_is_unblocked(
+    team, client_for, notify, deliver, smtp
+):
+    blocker = IssueFactory(project=team.project, title="Schema migration")
+    IssueRelation.objects.create(source=blocker, target=team.issue, type="blocks")
+    IssueRelation.objects.create(
+        source=IssueFactory(project=team.project, status="closed", resolution="fixed"),
+        target=team.issue,
+        type="blocks",
+    )
+    IssueSubscription.objects.create(user=team.viewer, issue=team.issue, state="watching")
+
+    response = client_for(team.owner).post(
+        f"/api/v1/issues/{blocker.key}/status",
+        {"status": "closed", "resolution": "wont_fix"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    notify()
+    deliver()
+
+    assert inbox(team.developer) == {team.issue.key: "state_changed"}
+    assert inbox(team.viewer) == {team.issue.key: "state_changed"}
+    assert inbox(team.reporter) == {}  # a participant, but neither assignee nor watcher
+    assert reasons_by_mail(smtp, team.developer) == ["state_changed"]

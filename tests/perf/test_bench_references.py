@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from accounts.tokens import AccessToken
+from issues.models import IssueRelation
 from projects.models import Project
 from tests.factories import IssueFactory, LabelFactory, UserFactory
 
@@ -158,3 +159,38 @@ def test_the_bare_wsgi_floor_serves_what_the_data_floor_does(project, issues, cl
     api = client.get(f"/api/v1/issues/{issue.key}", HTTP_HOST="testserver").json()
     assert bare(f"/issues/{issue.key}", f"projects={project.pk}") == ("200 OK", api)
     assert bare(f"/issues/{issue.key}", "projects=0")[0] == "404 Not Found"
+
+
+@pytest.mark.parametrize("kind", ["blocked", "parent"])
+def test_the_relation_data_floors_serve_the_api_filtered_page(project, client_for, kind):
+    """The references of `blocked=true` and `parent=` (bench/scenarios.py) read the rows
+    the API's filters read, with their counts."""
+    issues = [IssueFactory(project=project) for _ in range(12)]
+    parent = issues[0]
+    for n, issue in enumerate(issues[1:]):
+        (
+            IssueRelation.objects.create(source=issue, target=parent, type="parent")
+            if n % 2
+            else (
+                IssueRelation.objects.create(
+                    source=IssueFactory(
+                        project=project,
+                        status="closed" if n % 4 else "open",
+                        resolution="fixed" if n % 4 else "",
+                    ),
+                    target=issue,
+                    type="blocks",
+                )
+            )
+        )
+    client = client_for(project.created_by)
+    visible = Project.objects.visible_to(project.created_by).values_list("pk", flat=True)
+    params = {"projects": ",".join(map(str, visible)), "count": "1"}
+    if kind == "blocked":
+        api = client.get("/api/v1/issues", {"blocked": "true", "page_size": 50}).json()
+        floor = client.get("/bench/floor/issues", {**params, "blocked": "1"}).json()
+    else:
+        api = client.get("/api/v1/issues", {"parent": parent.key, "page_size": 50}).json()
+        floor = client.get("/bench/floor/issues", {**params, "parent": parent.pk}).json()
+    assert_served_as_by_the_api(floor["results"], api["results"])
+    assert floor["count"] == api["count"] > 1

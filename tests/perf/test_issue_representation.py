@@ -7,6 +7,9 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.callers import Caller
+from issues.models import IssueRelation
+from issues.relations.selectors import relation_summaries
 from issues.selectors import issues_visible
 from issues.serializers import IssueSerializer
 from tests.factories import IssueFactory, LabelFactory, UserFactory
@@ -15,7 +18,11 @@ pytestmark = pytest.mark.django_db
 
 
 def declared(issue, request=None) -> dict:
-    """The representation DRF builds field by field from the declared fields."""
+    """The representation DRF builds field by field from the declared fields (those of its
+    relations from their summary, as the request's caller may see them)."""
+    reader = Caller.of(request) if request is not None else None
+    for name, value in relation_summaries([issue.pk], reader)[issue.pk].items():
+        setattr(issue, name, value)
     serializer = IssueSerializer(context={"request": request})
     return serializers.ModelSerializer.to_representation(serializer, issue)
 
@@ -38,6 +45,8 @@ def issues(project):
     full.labels.set(labels)
     orphan = IssueFactory(project=project)
     orphan.reporter.delete()  # the reporter becomes null
+    IssueRelation.objects.create(source=plain, target=full, type="parent")
+    IssueRelation.objects.create(source=orphan, target=plain, type="blocks")
     return [plain, full, orphan]
 
 
@@ -73,6 +82,9 @@ def test_list_rows_equal_the_declared_representation(issues, project, api_client
     assert rows[0]["url"] == f"http://testserver/api/v1/issues/{project.key}-1"
     assert [label["name"] for label in rows[1]["labels"]] == ["api", "bug", "ux"]
     assert rows[0]["assignee"] is None and rows[2]["reporter"] is None
+    assert rows[0]["parent"] == {"key": rows[1]["key"], "title": rows[1]["title"]}
+    assert (rows[0]["open_blockers"], rows[0]["blocked"]) == (1, True)
+    assert rows[1]["children"] == {"open": 1, "total": 1}
 
 
 def test_a_cursor_over_an_annotated_ordering_reads_the_annotation(issues, project, api_client):

@@ -8,8 +8,9 @@ from tests.factories import CommentFactory, IssueFactory, LabelFactory
 pytestmark = pytest.mark.django_db
 
 # The user (with Redis, only until its copy is cached: accounts/blocklist.py), the ids of
-# the visible projects, the capped count (page numbers only), the page, the page's labels.
-ISSUE_LIST_QUERIES = 5
+# the visible projects, the capped count (page numbers only), the page, the page's labels,
+# the page's relations (parents, children, blockers).
+ISSUE_LIST_QUERIES = 6
 # The user (as above), the issue with the caller's role, the count, the page.
 COMMENT_LIST_QUERIES = 4
 # Query parameters, and the queries they add: a filter naming other rows (labels, a user)
@@ -82,7 +83,7 @@ def test_comment_list_costs_the_same_few_queries_at_any_page_size(
 
 
 @pytest.mark.parametrize("page_size", [1, 100])
-def test_with_the_user_cached_an_issue_list_is_count_page_and_labels(
+def test_with_the_user_cached_an_issue_list_is_count_page_labels_and_relations(
     project, busy, client_for, django_assert_num_queries, page_size
 ):
     client = client_for(project.created_by)
@@ -94,3 +95,4 @@ def test_with_the_user_cached_an_issue_list_is_count_page_and_labels(
     assert 'FROM "projects_project"' in captured.captured_queries[0]["sql"]
     assert "COUNT(" in captured.captured_queries[1]["sql"]
     assert "issues_issue_labels" in captured.captured_queries[3]["sql"]
+    assert "issues_issuerelation" in captured.captured_queries[4]["sql"]

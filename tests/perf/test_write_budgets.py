@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from comments.models import Comment
-from issues.models import Issue, IssueEvent
+from issues.models import Issue, IssueEvent, IssueRelation
 from tests.factories import IssueFactory, LabelFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +22,16 @@ CREATE_ISSUE_WITH_ASSIGNEE_AND_LABELS = 10 + EVENT
 TRANSITION = 8 + EVENT
 # The issue with the caller's role, SAVEPOINT, the comment, its event, RELEASE.
 ADD_COMMENT = 6 + EVENT
+# On PostgreSQL the lock that serializes creations that could close a cycle.
+CYCLE_LOCK = 1 if connection.vendor == "postgresql" else 0
+# The issue with the caller's role, SAVEPOINT, the other issue, both locked, the existing
+# relation, one step of the cycle check (one more per link of a longer chain), the
+# relation, each side's history, the event, RELEASE.
+RELATE = 10 + EVENT + CYCLE_LOCK
+# The issue locked with the caller's role and its labels, the right, the current parent;
+# then as RELATE (with its own SAVEPOINTs) plus the parent's checks: one parent, the
+# chain's depth above and below, the open children; and the answer's relations.
+PATCH_PARENT = 23 + EVENT + CYCLE_LOCK
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +112,26 @@ def test_add_comment(project, api, django_assert_max_num_queries):
     assert response.status_code == 201, response.json()
     assert Comment.objects.get(issue=issue).body == "Seen it too."
     assert IssueEvent.objects.filter(issue=issue, kind="commented").count() == 1
+
+
+def test_relate_two_issues(project, api, django_assert_max_num_queries):
+    a, b = IssueFactory(project=project), IssueFactory(project=project)
+
+    with django_assert_max_num_queries(RELATE):
+        response = api.post(
+            f"/api/v1/issues/{a.key}/relations", {"type": "blocks", "issue": b.key}, format="json"
+        )
+
+    assert response.status_code == 201, response.json()
+    assert IssueRelation.objects.filter(source=a, target=b, type="blocks").exists()
+
+
+def test_patch_the_parent(project, api, django_assert_max_num_queries):
+    parent, issue = IssueFactory(project=project), IssueFactory(project=project)
+
+    with django_assert_max_num_queries(PATCH_PARENT):
+        response = api.patch(f"/api/v1/issues/{issue.key}", {"parent": parent.key}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["parent"]["key"] == parent.key
+    assert IssueRelation.objects.filter(source=issue, target=parent, type="parent").exists()

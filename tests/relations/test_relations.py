@@ -210,7 +210,7 @@ CASES = [
         {"type": "blocks", "issue": "{other}"},
         allowed="developer",
         status=201,
-        scope="issues:write",
+        scope="relations:write",
     ),
     Case(
         "relation delete",
@@ -218,7 +218,7 @@ CASES = [
         "/api/v1/issues/{issue}/relations/{relation}",
         allowed="developer",
         status=204,
-        scope="issues:write",
+        scope="relations:write",
     ),
 ]
 
