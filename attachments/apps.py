@@ -1,6 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete
+
+
+def _attachment_deleted(sender, instance, **kwargs):
+    from .services import object_deletion_record
+
+    object_deletion_record(key=instance.key)
 
 
 class AttachmentsConfig(AppConfig):
     name = "attachments"
     verbose_name = "Attachments"
+
+    def ready(self):
+        # Every way a row goes (its own deletion, or its comment's, issue's or project's
+        # cascading to it) records its object for deletion, in the same transaction.
+        from .models import Attachment
+
+        post_delete.connect(_attachment_deleted, sender=Attachment, dispatch_uid="attachments")

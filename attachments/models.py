@@ -53,3 +53,21 @@ class Attachment(models.Model):
     @staticmethod
     def new_key() -> str:
         return f"a/{uuid.uuid4().hex}"
+
+
+class ObjectDeletion(models.Model):
+    """A stored object whose row is gone, to delete from the storage: written in the same
+    transaction as the row's deletion (however it went: the attachment, its comment, its
+    issue or its project), so the deletion is recorded exactly when it commits. A Celery
+    task deletes the object once it commits; the beat's sweep retries what is left (a
+    worker killed, a store down)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"Delete {self.key}"

@@ -508,6 +508,12 @@ else:
         "OPTIONS": {"location": "attachments", "file_overwrite": False},
     }
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
+# An upload still pending this many hours after it began is deleted by the beat's sweep,
+# which also retries every stored object a deleted row left behind (README, "Attachments").
+ATTACHMENT_PENDING_HOURS = env.int("ATTACHMENT_PENDING_HOURS", default=24)
+CELERY_BEAT_SCHEDULE |= {
+    "attachments-sweep": {"task": "attachments.tasks.sweep", "schedule": 300},
+}
 # Exports: deleted this many hours after they were asked for; a download link works for
 # this many seconds (read the export again for a new one); issues read per query.
 EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=24)

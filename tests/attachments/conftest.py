@@ -1,5 +1,7 @@
 import pytest
 
+from tests.factories import IssueFactory
+
 
 @pytest.fixture(autouse=True)
 def _attachments_storage(settings, tmp_path):
@@ -12,3 +14,8 @@ def _attachments_storage(settings, tmp_path):
         },
     }
     return tmp_path / "attachments"
+
+
+@pytest.fixture
+def issue(project):
+    return IssueFactory(project=project)

@@ -8,16 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attachments.models import Attachment
 from projects.models import Project
-from tests.factories import CommentFactory, IssueFactory, UserFactory
+from tests.factories import CommentFactory, UserFactory
 
 from .test_storage import HTML, PNG, POLYGLOT, SVG
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def issue(project):
-    return IssueFactory(project=project)
 
 
 def upload(client, issue, name, data):

@@ -149,7 +149,7 @@ def test_project_list_query_count_is_constant(
         ),
         (
             "reporter",
-            {"view_project", "create_issue", "comment", "watch", "export_issues"},
+            {"view_project", "create_issue", "comment", "attach", "watch", "export_issues"},
             {
                 "leave_project": ["self"],
                 "edit_issue_text": ["reporter"],
@@ -157,6 +157,7 @@ def test_project_list_query_count_is_constant(
                 "reopen_issue": ["reporter"],
                 "edit_comment": ["author"],
                 "delete_comment": ["author"],
+                "delete_attachment": ["uploader"],
                 "view_export": ["requester"],
             },
         ),
@@ -171,6 +172,7 @@ def test_project_list_query_count_is_constant(
                 "reopen_issue",
                 "relate_issues",
                 "comment",
+                "attach",
                 "watch",
                 "export_issues",
             },
@@ -184,6 +186,7 @@ def test_project_list_query_count_is_constant(
                 "close_issue": ["reporter"],
                 "edit_comment": ["author"],
                 "delete_comment": ["author"],
+                "delete_attachment": ["uploader"],
                 "view_export": ["requester"],
             },
         ),
