@@ -9,12 +9,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.callers import user_of
 from api.versions import lock_for_write
 from config.celery import enqueue
+from events.models import Event
+from events.outbox import event_emit
+from issues.events import event_record
+from issues.models import Issue, IssueEvent
 from projects.services import project_ensure_active
 
 from . import storage
 from .models import Attachment, ObjectDeletion
+from .representation import attachment_representation
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +45,8 @@ def attachment_upload(*, issue, uploader, filename: str, chunks, comment=None) -
                 status=Attachment.Status.AVAILABLE,
                 **stored,
             )
+            _count(attachment, +1)
+            _announce(attachment, uploader, Event.Type.ATTACHMENT_CREATED)
     except BaseException:
         storage.delete_object(key)
         raise
@@ -48,18 +56,49 @@ def attachment_upload(*, issue, uploader, filename: str, chunks, comment=None) -
 @transaction.atomic
 def attachment_delete(*, attachment: Attachment, actor=None) -> None:
     """Delete the row; the stored object goes once the deletion is committed
-    (object_deletion_record, called for every deleted row)."""
-    attachment = lock_for_write(Attachment.objects.select_related("issue__project"), attachment.pk)
+    (attachment_removed, called for every deleted row)."""
+    attachment = lock_for_write(
+        Attachment.objects.select_related("issue__project", "uploader"), attachment.pk
+    )
     project_ensure_active(project=attachment.issue.project)
+    actor = user_of(actor) if actor is not None else None
+    _announce(attachment, actor, Event.Type.ATTACHMENT_DELETED)
     attachment.delete()
 
 
-def object_deletion_record(*, key: str) -> None:
+def _announce(attachment: Attachment, actor, type: str) -> None:
+    """The event (feed, webhooks, notifications) and the entry in the issue's history."""
+    created = type == Event.Type.ATTACHMENT_CREATED
+    event_record(
+        issue=attachment.issue,
+        actor=actor,
+        kind=IssueEvent.Kind.ATTACHED if created else IssueEvent.Kind.DETACHED,
+        field="attachment",
+        **{"new_value" if created else "old_value": attachment.filename},
+    )
+    event_emit(
+        type=type,
+        project=attachment.issue.project,
+        actor=actor,
+        data=attachment_representation(attachment),
+    )
+
+
+def _count(attachment: Attachment, change: int) -> None:
+    """The issue's attachment_count, in step with its rows (in the same transaction)."""
+    issues = Issue.objects.filter(pk=attachment.issue_id)
+    if change < 0:  # never below none, whatever a row made elsewhere left it at
+        issues = issues.filter(attachment_count__gte=-change)
+    issues.update(attachment_count=F("attachment_count") + change)
+
+
+def attachment_removed(*, attachment: Attachment) -> None:
     """After an attachment's row is deleted, in its transaction (a post_delete receiver,
     attachments/apps.py: cascades from a comment, an issue or a project included): its
-    object is to be deleted, by a task queued once the deletion commits. A rolled-back
-    deletion takes the record with it, and the object stays."""
-    ObjectDeletion.objects.get_or_create(key=key)
+    issue counts one fewer, and its object is to be deleted, by a task queued once the
+    deletion commits. A rolled-back deletion takes both with it, and the object stays."""
+    _count(attachment, -1)
+    ObjectDeletion.objects.get_or_create(key=attachment.key)
     transaction.on_commit(lambda: enqueue("attachments.tasks.delete_objects"))
 
 

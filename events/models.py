@@ -22,6 +22,8 @@ class Event(models.Model):
         COMMENT_CREATED = "comment.created"
         COMMENT_UPDATED = "comment.updated"
         COMMENT_DELETED = "comment.deleted"
+        ATTACHMENT_CREATED = "attachment.created"
+        ATTACHMENT_DELETED = "attachment.deleted"
         LABEL_CREATED = "label.created"
         LABEL_UPDATED = "label.updated"
         LABEL_DELETED = "label.deleted"

@@ -111,6 +111,9 @@ class Issue(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Files attached to the issue and its comments, kept in step by attachments/services.py
+    # (lists show it without counting rows per issue).
+    attachment_count = models.PositiveIntegerField(default=0, editable=False)
     # Title (weight A) and description (weight B) for full-text search. On PostgreSQL
     # a trigger keeps it current on every write, bulk inserts included, and a GIN
     # index serves searches (migration 0002); elsewhere it stays empty.
@@ -263,6 +266,10 @@ class IssueEvent(models.Model):
         # its type as this issue reads it, `new_value` (added) or `old_value` the other key.
         RELATED = "related"
         UNRELATED = "unrelated"
+        # A file attached or deleted (attachments/): `new_value` (attached) or `old_value`
+        # its filename, `field` "attachment".
+        ATTACHED = "attached"
+        DETACHED = "detached"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

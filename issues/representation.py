@@ -54,6 +54,7 @@ ISSUE_COLUMNS = (
     "project_id",
     "number",
     *(name for name in ISSUE_FIELDS[5:] if name not in (*PEOPLE, "labels")),
+    "attachment_count",
 )
 # What an issue's representation reads per issue, besides its labels: its columns and the
 # few of its project and people it shows.
@@ -94,6 +95,7 @@ def issue_data(row: dict, labels: list[dict], url, relations: dict) -> dict:
         "updated_at": utc_iso(row["updated_at"]),
         "resolved_at": utc_iso(row["resolved_at"]),
         "closed_at": utc_iso(row["closed_at"]),
+        "attachment_count": row["attachment_count"],
         **relations,
     }
 

@@ -152,7 +152,7 @@ class IssueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Issue
-        fields = [*ISSUE_FIELDS, *RELATION_FIELDS, "relations"]
+        fields = [*ISSUE_FIELDS, "attachment_count", *RELATION_FIELDS, "relations"]
         read_only_fields = fields
 
     def to_representation(self, issue):

@@ -248,6 +248,10 @@ RULES: dict[str, Rule] = {
     Event.Type.COMMENT_UPDATED: Rule(
         issue_by_key("issue"), (Hear(mentioned_in("body"), Reason.MENTIONED),)
     ),
+    # A file on the issue or one of its comments: as a comment would be.
+    Event.Type.ATTACHMENT_CREATED: Rule(
+        issue_by_key("issue"), (Hear(participants, Reason.SUBSCRIBED),)
+    ),
     # Its last open blocker was resolved or closed: whoever would start on it.
     Event.Type.ISSUE_UNBLOCKED: Rule(
         issue_by_id,
