@@ -42,8 +42,14 @@ class AttachmentSerializer(serializers.ModelSerializer):
 class AttachmentUploadSerializer(serializers.Serializer):
     """A direct upload as multipart/form-data: the file, and optionally its name."""
 
-    file = serializers.FileField()
-    filename = serializers.CharField(max_length=255, required=False)
+    # An empty file is still a file (an empty log says something too).
+    file = serializers.FileField(allow_empty_file=True)
+    filename = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        help_text="The name it is saved as; blank or absent: the uploaded file's own name.",
+    )
 
 
 class LimitsSerializer(serializers.Serializer):

@@ -193,7 +193,12 @@ class AttachmentViewSet(
     def perform_destroy(self, instance):
         services.attachment_delete(attachment=instance, actor=self.request.user)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, content_type): OpenApiTypes.BINARY
+            for content_type in (*sorted(storage.INLINE_TYPES), "application/octet-stream")
+        }
+    )
     @action(detail=True, methods=["get"], url_path="content", url_name="content")
     def content(self, request, *args, **kwargs):
         """The file's bytes. Only raster images (PNG, JPEG, GIF, WebP, detected from the

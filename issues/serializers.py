@@ -22,6 +22,7 @@ from .relation_serializers import (
     RelatedIssueSummarySerializer,
 )
 from .relations.selectors import relation_summaries, relations_expanded
+from .relations.services import TYPE_NAMES
 from .representation import (
     ISSUE_FIELDS,
     ISSUE_URL,
@@ -332,6 +333,14 @@ class TransitionOptionSerializer(serializers.Serializer):
     requires = serializers.ListField(child=serializers.CharField())
 
 
+# What a history entry's `field` names: a field a PATCH changes; a relation's type as the
+# issue reads it (kind related/unrelated); `force` (a transition forced past open
+# blockers); `attachment` (kind attached/detached, attachments/services.py).
+HISTORY_FIELDS = list(
+    dict.fromkeys([*IssueWriteSerializer.Meta.fields, *TYPE_NAMES, "force", "attachment"])
+)
+
+
 class IssueEventSerializer(serializers.ModelSerializer):
     actor = UserSummarySerializer(read_only=True, allow_null=True)  # null once deleted
     # Each null where the kind of event has none: a transition has no field, a change no
@@ -339,7 +348,7 @@ class IssueEventSerializer(serializers.ModelSerializer):
     from_status = OptionalChoiceField(Issue.Status.choices, read_only=True)
     to_status = OptionalChoiceField(Issue.Status.choices, read_only=True)
     resolution = OptionalChoiceField(Issue.Resolution.choices, read_only=True)
-    field = OptionalChoiceField(IssueWriteSerializer.Meta.fields, read_only=True)
+    field = OptionalChoiceField(HISTORY_FIELDS, read_only=True)
     old_value = HistoryValueField(read_only=True)
     new_value = HistoryValueField(read_only=True)
 

@@ -104,7 +104,8 @@ class ExpandMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        unknown = set(request.query_params.getlist("expand")) - {"relations"}
+        # Blank (`?expand=`) expands nothing, as an absent parameter.
+        unknown = set(request.query_params.getlist("expand")) - {"relations", ""}
         if unknown:
             raise ValidationError(
                 {"expand": f"Cannot expand {', '.join(sorted(unknown))}; only relations."},

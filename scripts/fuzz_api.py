@@ -142,6 +142,9 @@ include-name = [
   "POST /api/v1/issues/{issue_key}/status",
   # Names another issue that may not exist or be visible, or the issue itself.
   "POST /api/v1/issues/{issue_key}/relations",
+  "GET /api/v1/issues/{issue_key}/relations",
+  "GET /api/v1/issues/{issue_key}/attachments",
+  "GET /api/v1/comments/{comment_id}/attachments",
   "POST /api/v1/auth/register",
   "PATCH /api/v1/me",
   "POST /api/v1/projects",

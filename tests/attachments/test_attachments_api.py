@@ -156,3 +156,14 @@ def test_list_runs_the_same_queries_whatever_the_page_size(issue, reporter, clie
     with CaptureQueriesContext(connection) as five:
         assert len(client.get(url).json()["results"]) == 5
     assert len(five) == len(one)
+
+
+def test_an_empty_file_with_a_blank_name_keeps_its_own_name(issue, reporter, client_for):
+    response = client_for(reporter).post(
+        f"/api/v1/issues/{issue.key}/attachments",
+        {"file": SimpleUploadedFile("empty.log", b""), "filename": ""},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["filename"], response.json()["size"]) == ("empty.log", 0)
+    assert Attachment.objects.get().size == 0

@@ -153,7 +153,8 @@ def test_a_method_the_endpoint_lacks_is_a_405_whatever_its_query(owner_client, p
         (
             "/api/v1/issues/{issue}/events",
             "kind",
-            "created, transitioned, changed, commented, imported, related, unrelated",
+            "created, transitioned, changed, commented, imported, related, unrelated, attached, "
+            "detached",
         ),
         ("/api/v1/projects", "visibility", "private, internal"),
         ("/api/v1/projects", "role", ROLES),

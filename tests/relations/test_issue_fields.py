@@ -136,6 +136,9 @@ def test_expanding_anything_else_is_a_400(project, dev):
     response = detail(dev, issue, expand="comments")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "expand"
+    # Blank expands nothing, as no parameter.
+    blank = detail(dev, issue, expand="")
+    assert blank.status_code == 200 and "relations" not in blank.json()
     assert (
         dev.get(f"/api/v1/issues/{issue.key}/events", {"expand": "relations"}).status_code == 400
     )
