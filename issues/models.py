@@ -112,8 +112,9 @@ class Issue(ConcurrentTransitionMixin, models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Files attached to the issue and its comments, kept in step by attachments/services.py
-    # (lists show it without counting rows per issue).
-    attachment_count = models.PositiveIntegerField(default=0, editable=False)
+    # (lists show it without counting rows per issue). 0 in the database too, for the rows
+    # the demo and the benchmark insert in bulk.
+    attachment_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # Title (weight A) and description (weight B) for full-text search. On PostgreSQL
     # a trigger keeps it current on every write, bulk inserts included, and a GIN
     # index serves searches (migration 0002); elsewhere it stays empty.
