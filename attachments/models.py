@@ -17,6 +17,9 @@ class Attachment(models.Model):
         AVAILABLE = "available"
         REJECTED = "rejected"
 
+    # The reason of a pending upload the scanner has not yet passed (ATTACHMENT_SCANNER).
+    AWAITING_SCAN = "Waiting for the virus scan."
+
     issue = models.ForeignKey("issues.Issue", on_delete=models.CASCADE, related_name="attachments")
     # Set when the file belongs to a comment (then `issue` is the comment's issue).
     comment = models.ForeignKey(

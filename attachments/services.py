@@ -18,7 +18,7 @@ from issues.events import event_record
 from issues.models import Issue, IssueEvent
 from projects.services import project_ensure_active
 
-from . import storage
+from . import scanning, storage
 from .models import Attachment, ObjectDeletion
 from .representation import attachment_representation
 
@@ -26,10 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 def attachment_upload(*, issue, uploader, filename: str, chunks, comment=None) -> Attachment:
-    """Store an upload (an iterable of byte chunks) and record it, `available` once stored.
-    Refused before anything is stored in an archived project; storage.TooLarge past
-    ATTACHMENT_MAX_BYTES, with nothing stored. Should the row not be written, the object is
-    deleted again, so no file outlives its row."""
+    """Store an upload (an iterable of byte chunks) and record it: `available` once stored,
+    or with a scanner configured `pending` until a task has it scanned. Refused before
+    anything is stored in an archived project; storage.TooLarge past ATTACHMENT_MAX_BYTES,
+    with nothing stored. Should the row not be written, the object is deleted again, so no
+    file outlives its row."""
+    scanned = scanning.scanner_configured()
     project_ensure_active(project=issue.project)
     key = Attachment.new_key()
     stored = storage.store_stream(chunks, key)
@@ -42,11 +44,15 @@ def attachment_upload(*, issue, uploader, filename: str, chunks, comment=None) -
                 uploader=uploader,
                 key=key,
                 filename=storage.safe_filename(filename),
-                status=Attachment.Status.AVAILABLE,
+                status=Attachment.Status.PENDING if scanned else Attachment.Status.AVAILABLE,
+                reason=Attachment.AWAITING_SCAN if scanned else "",
                 **stored,
             )
             _count(attachment, +1)
             _announce(attachment, uploader, Event.Type.ATTACHMENT_CREATED)
+            if scanned:
+                pk = attachment.pk
+                transaction.on_commit(lambda: enqueue("attachments.tasks.scan", pk))
     except BaseException:
         storage.delete_object(key)
         raise
@@ -124,12 +130,56 @@ def objects_delete_due(*, limit: int = 500) -> int:
     return deleted
 
 
+def attachment_scan(*, attachment_id: int) -> str | None:
+    """Have a pending upload scanned: `available` if clean; `rejected` with the reason if
+    not, its object deleted. While the scanner cannot answer it stays pending, for the
+    sweep to try again. Answers the new status (None: unchanged)."""
+    attachment = Attachment.objects.filter(
+        pk=attachment_id, status=Attachment.Status.PENDING, reason=Attachment.AWAITING_SCAN
+    ).first()
+    if attachment is None:
+        return None  # scanned already, or deleted
+    try:
+        verdict = scanning.scan(storage.read_chunks(attachment.key))
+    except scanning.ScannerUnavailable:
+        logger.warning("Scanner unavailable; attachment %s stays pending", attachment_id)
+        return None
+    with transaction.atomic():
+        pending = Attachment.objects.select_for_update().filter(
+            pk=attachment_id, status=Attachment.Status.PENDING
+        )
+        if verdict.clean:
+            changed = pending.update(status=Attachment.Status.AVAILABLE, reason="")
+            return Attachment.Status.AVAILABLE if changed else None
+        if not pending.update(status=Attachment.Status.REJECTED, reason=verdict.reason):
+            return None
+        # Never downloadable: the bytes go, the row stays to say why.
+        ObjectDeletion.objects.get_or_create(key=attachment.key)
+        transaction.on_commit(lambda: enqueue("attachments.tasks.delete_objects"))
+    return Attachment.Status.REJECTED
+
+
+def attachments_scan_pending() -> int:
+    """Queue a scan of every upload still waiting for one (the scanner was down)."""
+    waiting = Attachment.objects.filter(
+        status=Attachment.Status.PENDING, reason=Attachment.AWAITING_SCAN
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in waiting:
+        enqueue("attachments.tasks.scan", pk)
+        count += 1
+    return count
+
+
 def attachments_forget_pending(*, older_than=None) -> int:
     """Delete pending uploads started before `older_than` (by default
     ATTACHMENT_PENDING_HOURS ago) and never completed, with their objects."""
     if older_than is None:
         older_than = timezone.now() - timedelta(hours=settings.ATTACHMENT_PENDING_HOURS)
-    stale = Attachment.objects.filter(status=Attachment.Status.PENDING, created_at__lt=older_than)
+    # Not those waiting for the scanner: they are stored, and wait for it however long.
+    stale = Attachment.objects.filter(
+        status=Attachment.Status.PENDING, created_at__lt=older_than
+    ).exclude(reason=Attachment.AWAITING_SCAN)
     count = 0
     for attachment in stale:
         attachment_delete(attachment=attachment)
@@ -138,6 +188,9 @@ def attachments_forget_pending(*, older_than=None) -> int:
 
 
 def attachments_sweep() -> None:
-    """The beat's: pending uploads expired, and object deletions a task did not finish."""
+    """The beat's: pending uploads expired, scans the scanner could not make tried again,
+    and object deletions a task did not finish."""
     attachments_forget_pending()
+    if scanning.scanner_configured():
+        attachments_scan_pending()
     objects_delete_due()

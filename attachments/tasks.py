@@ -13,3 +13,8 @@ def delete_objects() -> None:
 @shared_task(name="attachments.tasks.sweep")
 def sweep() -> None:
     services.attachments_sweep()
+
+
+@shared_task(name="attachments.tasks.scan")
+def scan(attachment_id: int) -> None:
+    services.attachment_scan(attachment_id=attachment_id)

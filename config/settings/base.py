@@ -511,6 +511,15 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
 # An upload still pending this many hours after it began is deleted by the beat's sweep,
 # which also retries every stored object a deleted row left behind (README, "Attachments").
 ATTACHMENT_PENDING_HOURS = env.int("ATTACHMENT_PENDING_HOURS", default=24)
+# A virus scanner every upload goes through before it may be downloaded:
+# clamd://host:port (ClamAV's daemon). Blank: none. While it cannot be reached, uploads
+# stay pending and the beat's sweep tries again.
+ATTACHMENT_SCANNER = env("ATTACHMENT_SCANNER", default="")
+if ATTACHMENT_SCANNER and not ATTACHMENT_SCANNER.startswith("clamd://"):
+    raise ImproperlyConfigured(
+        f"ATTACHMENT_SCANNER is blank or clamd://host:port, not {ATTACHMENT_SCANNER!r}"
+    )
+ATTACHMENT_SCAN_TIMEOUT = env.float("ATTACHMENT_SCAN_TIMEOUT", default=30)
 CELERY_BEAT_SCHEDULE |= {
     "attachments-sweep": {"task": "attachments.tasks.sweep", "schedule": 300},
 }
