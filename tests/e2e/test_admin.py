@@ -76,14 +76,14 @@ def test_an_operator_closes_an_issue_from_the_list_giving_a_resolution(
     issue.refresh_from_db()
     assert issue.status == "open"
 
-    Select(browser.find_element(By.NAME, "resolution")).select_by_value("duplicate")
+    Select(browser.find_element(By.NAME, "resolution")).select_by_value("wont_fix")
     browser.find_element(By.CSS_SELECTOR, "#transition_form [type=submit]").click()
 
     wait_for(browser, ".messagelist .success", "Moved 1 issue(s) to closed.")
     assert server_errors(browser) == []
     issue.refresh_from_db()
-    assert (issue.status, issue.resolution) == ("closed", "duplicate")
-    assert transitions(issue) == [(operator.username, "open", "closed", "duplicate", None)]
+    assert (issue.status, issue.resolution) == ("closed", "wont_fix")
+    assert transitions(issue) == [(operator.username, "open", "closed", "wont_fix", None)]
 
 
 def test_an_operator_reopens_an_issue_from_its_page_with_a_comment(
