@@ -133,6 +133,10 @@ def describe(item: MailItem, key: str) -> Line:
         return Line(
             f"{actor} mentioned you in an edited comment on {key}:", _quote(data.get("body"))
         )
+    if kind == Event.Type.ATTACHMENT_CREATED:
+        return Line(f"{actor} attached {data.get('filename', 'a file')} to {key}.")
+    if kind == Event.Type.ISSUE_UNBLOCKED:
+        return Line(f"{key} is no longer blocked: its last open blocker was resolved or closed.")
     return Line(f"{actor}: {kind} on {key}.")
 
 

@@ -2,6 +2,7 @@
 the outbox, mail through a real SMTP server (aiosmtpd) started by the test."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from issues.models import IssueRelation
 from notifications.models import IssueSubscription, MailItem, Thread
@@ -341,3 +342,33 @@ def test_the_assignee_and_watchers_hear_when_an_issue_is_unblocked(
     assert inbox(team.viewer) == {team.issue.key: "state_changed"}
     assert inbox(team.reporter) == {}  # a participant, but neither assignee nor watcher
     assert reasons_by_mail(smtp, team.developer) == ["state_changed"]
+    (mail,) = smtp.to(team.developer.email)
+    assert f"{team.issue.key} is no longer blocked" in mail.get_body(("plain",)).get_content()
+
+
+def test_participants_hear_of_a_new_attachment(
+    team, client_for, notify, deliver, smtp, settings, tmp_path
+):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments")},
+        },
+    }
+    response = client_for(team.developer).post(
+        f"/api/v1/issues/{team.issue.key}/attachments",
+        {"file": SimpleUploadedFile("trace.log", b"Traceback ...")},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    notify()
+    deliver()
+
+    assert inbox(team.reporter) == {team.issue.key: "subscribed"}
+    assert inbox(team.developer) == {}  # the uploader
+    assert inbox(team.outsider) == {}
+    assert reasons_by_mail(smtp, team.reporter) == ["subscribed"]
+    (mail,) = smtp.to(team.reporter.email)
+    text = mail.get_body(("plain",)).get_content()
+    assert f"{team.developer.display_name} attached trace.log to {team.issue.key}." in text
