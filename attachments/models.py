@@ -19,6 +19,9 @@ class Attachment(models.Model):
 
     # The reason of a pending upload the scanner has not yet passed (ATTACHMENT_SCANNER).
     AWAITING_SCAN = "Waiting for the virus scan."
+    # The reason of a two-step upload whose file the client has yet to PUT to the store
+    # and complete (then `size` and `sha256` are what the client promised).
+    AWAITING_UPLOAD = "Waiting for the upload."
 
     issue = models.ForeignKey("issues.Issue", on_delete=models.CASCADE, related_name="attachments")
     # Set when the file belongs to a comment (then `issue` is the comment's issue).

@@ -1,5 +1,6 @@
-"""Writes to attachments: a direct upload stored and recorded, a deletion whose stored
-object is removed after the transaction commits."""
+"""Writes to attachments: a direct upload stored and recorded; a two-step upload begun
+(the client PUTs the file straight to the store) and completed (the service checks what
+arrived); a deletion whose stored object is removed after the transaction commits."""
 
 import logging
 from datetime import timedelta
@@ -10,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.callers import user_of
+from api.errors import Conflict
 from api.versions import lock_for_write
 from config.celery import enqueue
 from events.models import Event
@@ -59,16 +61,104 @@ def attachment_upload(*, issue, uploader, filename: str, chunks, comment=None) -
     return attachment
 
 
+class UploadMissing(Conflict):
+    """The store has no object for a two-step upload yet: the client has not PUT it."""
+
+    message = "The file has not been uploaded yet: PUT it to the upload URL, then complete."
+    code = "upload_missing"
+
+
+@transaction.atomic
+def attachment_begin(
+    *, issue, uploader, filename: str, size: int, sha256: str, comment=None
+) -> Attachment:
+    """The first step of a two-step upload: a pending row for the file the client is about
+    to PUT straight to the store (storage.upload_url), promising its size and SHA-256.
+    Listed, and counted in the issue's attachment_count, from now on; announced once
+    complete. Never completed, the beat's sweep deletes it after ATTACHMENT_PENDING_HOURS."""
+    project_ensure_active(project=issue.project)
+    attachment = Attachment.objects.create(
+        issue=issue,
+        comment=comment,
+        uploader=uploader,
+        key=Attachment.new_key(),
+        filename=storage.safe_filename(filename),
+        size=size,
+        sha256=sha256.lower(),
+        status=Attachment.Status.PENDING,
+        reason=Attachment.AWAITING_UPLOAD,
+    )
+    _count(attachment, +1)
+    return attachment
+
+
+def attachment_complete(*, attachment: Attachment) -> Attachment:
+    """The second step: check the object the client PUT to the store (its size, then its
+    SHA-256 and type from its bytes, read as a stream) and make the upload `available`
+    (or, with a scanner, pending its scan), or `rejected` saying why, its object deleted.
+    UploadMissing while there is no object. Completing again changes nothing."""
+    if attachment.reason != Attachment.AWAITING_UPLOAD:
+        return attachment
+    project_ensure_active(project=attachment.issue.project)
+    found = storage.stored_size(attachment.key)
+    if found is None:
+        raise UploadMissing
+    measured, refusal = None, None
+    if found != attachment.size:
+        refusal = f"The stored file is {found} bytes, not the {attachment.size} promised."
+    else:
+        try:
+            measured = storage.measure(storage.read_chunks(attachment.key), attachment.size)
+        except storage.TooLarge:  # replaced by a larger one since
+            refusal = f"The stored file is larger than the {attachment.size} bytes promised."
+        else:
+            if measured["sha256"] != attachment.sha256:
+                refusal = (
+                    f"The stored file's SHA-256 is {measured['sha256']}, "
+                    f"not the {attachment.sha256} promised."
+                )
+    scanned = scanning.scanner_configured()
+    with transaction.atomic():
+        attachment = lock_for_write(
+            Attachment.objects.select_related("issue__project", "uploader"), attachment.pk
+        )
+        if attachment.reason != Attachment.AWAITING_UPLOAD:
+            return attachment  # completed meanwhile, by another request
+        if refusal:
+            attachment.status, attachment.reason = Attachment.Status.REJECTED, refusal
+            attachment.save(update_fields=["status", "reason"])
+            _forget_object(attachment.key)
+            return attachment
+        attachment.content_type = measured["content_type"]
+        if scanned:
+            attachment.reason = Attachment.AWAITING_SCAN
+            pk = attachment.pk
+            transaction.on_commit(lambda: enqueue("attachments.tasks.scan", pk))
+        else:
+            attachment.status, attachment.reason = Attachment.Status.AVAILABLE, ""
+        attachment.save(update_fields=["content_type", "status", "reason"])
+        _announce(attachment, attachment.uploader, Event.Type.ATTACHMENT_CREATED)
+    return attachment
+
+
+def _forget_object(key: str) -> None:
+    """The stored object goes once the transaction commits (by a task; the sweep retries)."""
+    ObjectDeletion.objects.get_or_create(key=key)
+    transaction.on_commit(lambda: enqueue("attachments.tasks.delete_objects"))
+
+
 @transaction.atomic
 def attachment_delete(*, attachment: Attachment, actor=None) -> None:
     """Delete the row; the stored object goes once the deletion is committed
-    (attachment_removed, called for every deleted row)."""
+    (attachment_removed, called for every deleted row). An upload never completed was
+    never announced, so its deletion is not either."""
     attachment = lock_for_write(
         Attachment.objects.select_related("issue__project", "uploader"), attachment.pk
     )
     project_ensure_active(project=attachment.issue.project)
     actor = user_of(actor) if actor is not None else None
-    _announce(attachment, actor, Event.Type.ATTACHMENT_DELETED)
+    if attachment.reason != Attachment.AWAITING_UPLOAD:
+        _announce(attachment, actor, Event.Type.ATTACHMENT_DELETED)
     attachment.delete()
 
 
@@ -104,8 +194,7 @@ def attachment_removed(*, attachment: Attachment) -> None:
     issue counts one fewer, and its object is to be deleted, by a task queued once the
     deletion commits. A rolled-back deletion takes both with it, and the object stays."""
     _count(attachment, -1)
-    ObjectDeletion.objects.get_or_create(key=attachment.key)
-    transaction.on_commit(lambda: enqueue("attachments.tasks.delete_objects"))
+    _forget_object(attachment.key)
 
 
 def objects_delete_due(*, limit: int = 500) -> int:
@@ -154,8 +243,7 @@ def attachment_scan(*, attachment_id: int) -> str | None:
         if not pending.update(status=Attachment.Status.REJECTED, reason=verdict.reason):
             return None
         # Never downloadable: the bytes go, the row stays to say why.
-        ObjectDeletion.objects.get_or_create(key=attachment.key)
-        transaction.on_commit(lambda: enqueue("attachments.tasks.delete_objects"))
+        _forget_object(attachment.key)
     return Attachment.Status.REJECTED
 
 

@@ -5,6 +5,11 @@ on disk, ATTACHMENTS_ROOT, or the S3 bucket configured by django-storages' AWS_*
 so operators configure storage once. Uploads are streamed to the storage in chunks and
 hashed on the way; more than ATTACHMENT_MAX_BYTES stops the upload at once (TooLarge).
 
+With S3, large files skip the web workers: the client PUTs them straight to the store
+through an upload URL signed for exactly the promised size and type (upload_url), and
+downloads are redirects to short-lived signed URLs whose response overrides set the
+headers the service would have set (download_url).
+
 Serving: only raster images detected from the bytes (PNG, JPEG, GIF, WebP) may be shown
 inline; everything else is an `attachment` of type application/octet-stream. The client's
 filename only ever reaches the Content-Disposition header, sanitised (RFC 6266 filename*).
@@ -20,6 +25,7 @@ import puremagic
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
+from storages.backends.s3 import S3Storage
 
 ALIAS = "attachments"
 CHUNK = 64 * 1024
@@ -103,35 +109,109 @@ def content_disposition(filename: str, content_type: str) -> str:
     return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def store_stream(chunks, key: str, limit: int | None = None) -> dict:
-    """Write the byte chunks of an upload to the storage under `key`, through a temporary
-    file (so memory stays flat), hashing them; raise TooLarge as soon as more than `limit`
-    bytes arrive, leaving nothing stored. Answers size, sha256 and the detected type."""
+def measure(chunks, limit: int | None = None, sink=None) -> dict:
+    """Size, sha256 and detected type of the bytes in `chunks`, written on to `sink` (a
+    file) if given; TooLarge as soon as more than `limit` bytes (ATTACHMENT_MAX_BYTES)
+    have come, so nothing past the limit is read."""
     limit = settings.ATTACHMENT_MAX_BYTES if limit is None else limit
     digest = hashlib.sha256()
     size = 0
     head = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        digest.update(chunk)
+        if sink is not None:
+            sink.write(chunk)
+    return {"size": size, "sha256": digest.hexdigest(), "content_type": detect_type(head)}
+
+
+def store_stream(chunks, key: str, limit: int | None = None) -> dict:
+    """Write the byte chunks of an upload to the storage under `key`, through a temporary
+    file (so memory stays flat), hashing them; raise TooLarge as soon as more than `limit`
+    bytes arrive, leaving nothing stored. Answers size, sha256 and the detected type."""
     with tempfile.TemporaryFile() as spool:
-        for chunk in chunks:
-            if not chunk:
-                continue
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge
-            if len(head) < HEAD_BYTES:
-                head += chunk[: HEAD_BYTES - len(head)]
-            digest.update(chunk)
-            spool.write(chunk)
+        measured = measure(chunks, limit, sink=spool)
         spool.seek(0)
         saved = attachments_storage().save(key, File(spool, name=os.path.basename(key)))
     if saved != key:  # pragma: no cover - keys are random and file_overwrite is off
         raise RuntimeError(f"storage saved {key!r} as {saved!r}")
-    return {"size": size, "sha256": digest.hexdigest(), "content_type": detect_type(head)}
+    return measured
+
+
+def stored_size(key: str) -> int | None:
+    """The stored object's size in bytes; None if there is no such object."""
+    storage = attachments_storage()
+    if not storage.exists(key):
+        return None
+    return storage.size(key)
+
+
+# -- straight to and from the store (S3) -----------------------------------------------
+
+
+def direct_transfers() -> bool:
+    """Whether clients upload and download straight to and from the store (S3): the
+    local folder has no URLs of its own, so its files pass through the service."""
+    return isinstance(attachments_storage(), S3Storage)
+
+
+def upload_url(key: str, *, size: int, content_type: str) -> str:
+    """A URL the client PUTs the file to, valid for ATTACHMENT_UPLOAD_URL_SECONDS and signed
+    for this key, this exact Content-Length and this Content-Type: the store itself refuses
+    any other size or type, an altered signature or a late upload."""
+    storage = attachments_storage()
+    return storage.bucket.meta.client.generate_presigned_url(
+        "put_object",
+        Params={
+            "Bucket": storage.bucket_name,
+            "Key": storage._normalize_name(key),
+            "ContentType": content_type,
+            "ContentLength": size,
+        },
+        ExpiresIn=settings.ATTACHMENT_UPLOAD_URL_SECONDS,
+        HttpMethod="PUT",
+    )
+
+
+def download_url(key: str, *, filename: str, content_type: str) -> str:
+    """A URL the file downloads from, valid for ATTACHMENT_DOWNLOAD_URL_SECONDS, whose
+    signed response overrides make the store answer with the headers the service would
+    send itself: the same Content-Disposition, and the raster type or octet-stream."""
+    # Signed through the bucket's client, not storage.url(): with AWS_S3_CUSTOM_DOMAIN
+    # that answers an unsigned URL, which would never expire.
+    storage = attachments_storage()
+    return storage.bucket.meta.client.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": storage.bucket_name,
+            "Key": storage._normalize_name(key),
+            "ResponseContentDisposition": content_disposition(filename, content_type),
+            "ResponseContentType": serving_type(content_type),
+            "ResponseCacheControl": "private, no-store",
+        },
+        ExpiresIn=settings.ATTACHMENT_DOWNLOAD_URL_SECONDS,
+    )
 
 
 def read_chunks(key: str):
-    """The stored file's bytes, in chunks (for a streamed download)."""
-    with attachments_storage().open(key, "rb") as stored:
+    """The stored file's bytes, in chunks (a streamed download, a checksum, a scan)."""
+    storage = attachments_storage()
+    if isinstance(storage, S3Storage):
+        # Straight from the response body: S3Storage.open() would first copy the whole
+        # object into a spooled file, in memory by default (AWS_S3_MAX_MEMORY_SIZE=0).
+        body = storage.bucket.Object(storage._normalize_name(key)).get()["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+        return
+    with storage.open(key, "rb") as stored:
         while chunk := stored.read(CHUNK):
             yield chunk
 

@@ -3,22 +3,28 @@ comment (`/comments/{comment_id}/attachments`), and one by id (`/attachments/{at
 its metadata, and `/content`, its bytes, served so that no file can run in a reader's
 browser: attachments/storage.py)."""
 
+from datetime import timedelta
+
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.callers import Caller
+from api.errors import Conflict, DomainError
 from api.filters import StrictQueryMixin
 from api.pagination import FlexiblePagination
+from api.parsers import JSONParser, MultiPartParser
+from api.representation import utc_iso
 from comments.models import Comment
 from issues.mixins import IssueScopedMixin
 from projects.models import Project
@@ -27,10 +33,25 @@ from projects.permissions import CanViewProject, HasRights
 from . import services, storage
 from .models import Attachment
 from .selectors import attachments_visible_to
-from .serializers import AttachmentSerializer, AttachmentUploadSerializer, LimitsSerializer
+from .serializers import (
+    AttachmentBeginSerializer,
+    AttachmentBegunSerializer,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    LimitsSerializer,
+)
 
 # Room for a multipart body's boundaries and headers around the file.
 UPLOAD_OVERHEAD = 64 * 1024
+
+
+class FileTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "file_too_large"
+
+    def __init__(self):
+        limit = settings.ATTACHMENT_MAX_BYTES
+        super().__init__(f"The file is larger than the limit of {limit} bytes.")
 
 
 class RawBodyParser(BaseParser):
@@ -52,7 +73,7 @@ class UploadMixin:
 
     serializer_class = AttachmentSerializer
     pagination_class = FlexiblePagination
-    parser_classes = [MultiPartParser, RawBodyParser]
+    parser_classes = [MultiPartParser, JSONParser, RawBodyParser]
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
     rights = {"create": "attach"}
 
@@ -82,20 +103,31 @@ class UploadMixin:
         return page
 
     @extend_schema(
-        request={"multipart/form-data": AttachmentUploadSerializer},
+        request={
+            "multipart/form-data": AttachmentUploadSerializer,
+            "application/json": AttachmentBeginSerializer,
+        },
         parameters=[
             OpenApiParameter(
                 "filename", str, description="The file's name, for a raw-body upload."
             )
         ],
-        responses={201: AttachmentSerializer},
+        responses={201: AttachmentBegunSerializer},
     )
     def create(self, request, *args, **kwargs):
         """Upload a file, in one request: `multipart/form-data` (a `file` field), or the raw
         body with its `Content-Type` and the `?filename=` it is saved as. Streamed to the
         store; past ATTACHMENT_MAX_BYTES it is refused with 413 and nothing is stored.
-        Reporters and above."""
-        if (request.content_type or "").startswith("multipart/form-data"):
+
+        With an S3 store (`attachment_direct_upload` in GET /api/v1/limits), large files go
+        straight to the store in two steps: POST `{filename, size, content_type, sha256}`
+        as JSON (no `?filename=`); the answer's `upload` is a URL signed for exactly that
+        size and type, valid for minutes, to PUT the file to with the headers it lists;
+        then POST /api/v1/attachments/{attachment_id}/complete. Reporters and above."""
+        content_type = request.content_type or ""
+        if content_type.startswith("application/json") and "filename" not in request.GET:
+            return self.begin(request)
+        if content_type.startswith("multipart/form-data"):
             form = AttachmentUploadSerializer(data=request.data)
             form.is_valid(raise_exception=True)
             upload = form.validated_data["file"]
@@ -116,18 +148,47 @@ class UploadMixin:
                 filename=filename,
                 chunks=chunks,
             )
-        except storage.TooLarge:
-            limit = settings.ATTACHMENT_MAX_BYTES
-            return Response(
-                {
-                    "detail": f"The file is larger than the limit of {limit} bytes.",
-                    "code": "file_too_large",
-                },
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+        except storage.TooLarge as error:
+            raise FileTooLarge() from error
         except OSError as error:  # a body cut short
             raise ParseError("The upload was cut short.") from error
         answer = AttachmentSerializer(attachment, context=self.get_serializer_context()).data
+        return Response(
+            answer, status=status.HTTP_201_CREATED, headers={"Location": answer["url"]}
+        )
+
+    def begin(self, request):
+        """A two-step upload's first step (create, with a JSON body)."""
+        form = AttachmentBeginSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if not storage.direct_transfers():
+            raise DomainError(
+                "This server keeps files on its own disk: upload the file in one request "
+                "(multipart/form-data, or the raw body with ?filename=).",
+                code="direct_upload_unavailable",
+            )
+        promised = form.validated_data
+        attachment = services.attachment_begin(
+            issue=self.get_issue(),
+            comment=self.get_comment(),
+            uploader=request.user,
+            filename=promised["filename"],
+            size=promised["size"],
+            sha256=promised["sha256"],
+        )
+        lifetime = timedelta(seconds=settings.ATTACHMENT_UPLOAD_URL_SECONDS)
+        answer = AttachmentSerializer(attachment, context=self.get_serializer_context()).data
+        answer["upload"] = {
+            "method": "PUT",
+            "url": storage.upload_url(
+                attachment.key, size=attachment.size, content_type=promised["content_type"]
+            ),
+            "headers": {
+                "Content-Type": promised["content_type"],
+                "Content-Length": str(attachment.size),
+            },
+            "expires_at": utc_iso(timezone.now() + lifetime),
+        }
         return Response(
             answer, status=status.HTTP_201_CREATED, headers={"Location": answer["url"]}
         )
@@ -182,10 +243,11 @@ class AttachmentViewSet(
     serializer_class = AttachmentSerializer
     lookup_url_kwarg = "attachment_id"
     lookup_value_regex = "[0-9]+"
-    http_method_names = ["get", "delete", "head", "options"]
+    http_method_names = ["get", "post", "delete", "head", "options"]
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
-    rights = {"destroy": "delete_attachment"}
-    conflict_actions = ("content",)  # not available (pending or rejected)
+    rights = {"destroy": "delete_attachment", "complete": "complete_upload"}
+    # content: not available (pending or rejected); complete: nothing uploaded yet.
+    conflict_actions = ("content", "complete")
 
     def get_queryset(self):
         return attachments_visible_to(Caller.of(self.request))
@@ -193,27 +255,54 @@ class AttachmentViewSet(
     def perform_destroy(self, instance):
         services.attachment_delete(attachment=instance, actor=self.request.user)
 
+    @extend_schema(request=None, responses={200: AttachmentSerializer})
+    @action(detail=True, methods=["post"], url_path="complete", url_name="complete")
+    def complete(self, request, *args, **kwargs):
+        """The second step of a two-step upload, once the file is PUT to the store: the
+        service checks the stored object has the promised size and SHA-256 and detects its
+        type from its bytes, then the attachment is `available` (pending with a virus
+        scanner), or `rejected` with the reason and its object deleted. 409
+        `upload_missing` while nothing has been uploaded. Completing again answers the
+        attachment as it is. Only its uploader."""
+        attachment = services.attachment_complete(attachment=self.get_object())
+        return Response(self.get_serializer(attachment).data)
+
     @extend_schema(
         responses={
-            (200, content_type): OpenApiTypes.BINARY
-            for content_type in (*sorted(storage.INLINE_TYPES), "application/octet-stream")
+            **{
+                (200, content_type): OpenApiTypes.BINARY
+                for content_type in (*sorted(storage.INLINE_TYPES), "application/octet-stream")
+            },
+            302: OpenApiResponse(
+                description="With an S3 store: to a signed URL of the file, valid for "
+                "ATTACHMENT_DOWNLOAD_URL_SECONDS, answering the same headers."
+            ),
         }
     )
     @action(detail=True, methods=["get"], url_path="content", url_name="content")
     def content(self, request, *args, **kwargs):
         """The file's bytes. Only raster images (PNG, JPEG, GIF, WebP, detected from the
         bytes) are served inline as themselves; everything else as an `attachment` of type
-        application/octet-stream, always with `nosniff` and a sandboxing CSP. A file not
-        `available` (pending, or rejected by the scanner) is a 409."""
+        application/octet-stream, always with `nosniff` and a sandboxing CSP. With an S3
+        store, a 302 to a short-lived signed URL whose response overrides set the same
+        Content-Disposition and Content-Type. A file not `available` (pending, or
+        rejected) is a 409."""
         attachment = self.get_object()
         if attachment.status != Attachment.Status.AVAILABLE:
-            return Response(
-                {
-                    "detail": f"This attachment is {attachment.status}; it cannot be downloaded.",
-                    "code": "attachment_not_available",
-                },
-                status=status.HTTP_409_CONFLICT,
+            raise Conflict(
+                f"This attachment is {attachment.status}; it cannot be downloaded.",
+                code="attachment_not_available",
             )
+        if storage.direct_transfers():
+            response = HttpResponseRedirect(
+                storage.download_url(
+                    attachment.key,
+                    filename=attachment.filename,
+                    content_type=attachment.content_type,
+                )
+            )
+            response["Cache-Control"] = "private, no-store"
+            return response
         response = StreamingHttpResponse(
             storage.read_chunks(attachment.key),
             content_type=storage.serving_type(attachment.content_type),
@@ -237,4 +326,9 @@ class LimitsView(StrictQueryMixin, APIView):
 
     @extend_schema(responses={200: LimitsSerializer})
     def get(self, request, format=None):
-        return Response({"attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES})
+        return Response(
+            {
+                "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
+                "attachment_direct_upload": storage.direct_transfers(),
+            }
+        )

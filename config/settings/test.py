@@ -39,6 +39,11 @@ STORAGES["transfers"] = {
     "BACKEND": "django.core.files.storage.FileSystemStorage",
     "OPTIONS": {"location": tempfile.mkdtemp(prefix="tracker-transfers-")},
 }
+# Attachments too (tests that look at the folder take tests/conftest.py's own per test).
+STORAGES["attachments"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": tempfile.mkdtemp(prefix="tracker-attachments-")},
+}
 # Import jobs do not pause between batches in tests.
 IMPORT_BATCH_PAUSE = 0
 

@@ -29,17 +29,6 @@ from webhooks.services import event_relay, webhook_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _attachments_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
-
-
 MODELS = list(admin.site._registry)
 # Records of what happened: shown, never added by hand; and credentials the API makes,
 # since only its answer may show their secret once.

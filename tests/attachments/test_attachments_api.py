@@ -139,7 +139,7 @@ def test_limits_publish_the_setting(client, settings):
     settings.ATTACHMENT_MAX_BYTES = 1234
     response = client.get("/api/v1/limits")
     assert response.status_code == 200
-    assert response.json() == {"attachment_max_bytes": 1234}
+    assert response.json() == {"attachment_max_bytes": 1234, "attachment_direct_upload": False}
 
 
 def test_list_runs_the_same_queries_whatever_the_page_size(issue, reporter, client_for):
@@ -167,3 +167,20 @@ def test_an_empty_file_with_a_blank_name_keeps_its_own_name(issue, reporter, cli
     assert response.status_code == 201, response.content
     assert (response.json()["filename"], response.json()["size"]) == ("empty.log", 0)
     assert Attachment.objects.get().size == 0
+
+
+def test_two_step_uploads_need_an_s3_store(issue, reporter, client_for):
+    promised = {"filename": "a.png", "size": 3, "content_type": "image/png", "sha256": "0" * 64}
+    response = client_for(reporter).post(
+        f"/api/v1/issues/{issue.key}/attachments", promised, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "direct_upload_unavailable"
+    assert not Attachment.objects.exists()
+
+
+def test_a_json_file_with_a_filename_is_a_raw_upload(issue, reporter, client_for):
+    url = f"/api/v1/issues/{issue.key}/attachments"
+    response = raw_upload(client_for(reporter), url, "data.json", b'{"a": 1}', "application/json")
+    assert response.status_code == 201, response.content
+    assert Attachment.objects.get().size == 8

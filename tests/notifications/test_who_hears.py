@@ -346,16 +346,7 @@ def test_the_assignee_and_watchers_hear_when_an_issue_is_unblocked(
     assert f"{team.issue.key} is no longer blocked" in mail.get_body(("plain",)).get_content()
 
 
-def test_participants_hear_of_a_new_attachment(
-    team, client_for, notify, deliver, smtp, settings, tmp_path
-):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
+def test_participants_hear_of_a_new_attachment(team, client_for, notify, deliver, smtp):
     response = client_for(team.developer).post(
         f"/api/v1/issues/{team.issue.key}/attachments",
         {"file": SimpleUploadedFile("trace.log", b"Traceback ...")},

@@ -10,9 +10,11 @@ in `conditional_actions` with a relation that holds. A refusal is a 403 (a 404 f
 cannot see the project) and changes nothing.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -21,6 +23,7 @@ from accounts.callers import Caller
 from accounts.pats import SCOPES
 from accounts.services import pat_create
 from attachments.models import Attachment
+from attachments.storage import attachments_storage
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, IssueRelation, Label
 from notifications.models import IssueSubscription
@@ -143,6 +146,10 @@ PROBES = {
         {"file": SimpleUploadedFile("a.txt", b"hello")},
         "multipart",
     ),
+    "complete_upload": lambda s: (
+        uploaded(s.attachment)
+        and ("post", f"/api/v1/attachments/{s.attachment.pk}/complete", None)
+    ),
     "delete_attachment": lambda s: ("delete", f"/api/v1/attachments/{s.attachment.pk}", None),
     "export_issues": lambda s: ("post", f"{P(s)}/exports", {"format": "csv"}),
     "view_export": lambda s: ("get", f"/api/v1/exports/{s.export.pk}", None),
@@ -164,6 +171,19 @@ PROBES = {
     ),
     "watch": lambda s: ("put", f"{I(s)}/subscription", None),
 }
+
+
+def uploaded(attachment: Attachment) -> bool:
+    """Make `attachment` a two-step upload whose file is in the store, to complete."""
+    data = b"uploaded"
+    attachments_storage().save(attachment.key, ContentFile(data))
+    Attachment.objects.filter(pk=attachment.pk).update(
+        status="pending",
+        reason=Attachment.AWAITING_UPLOAD,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    return True
 
 
 def relations_of(action: str) -> list[str]:
@@ -259,7 +279,7 @@ def snapshot():
         Webhook.objects.count(),
         Export.objects.count(),
         Import.objects.count(),
-        Attachment.objects.count(),
+        list(Attachment.objects.order_by("pk").values_list("status", flat=True)),
         IssueSubscription.objects.count(),
     )
 

@@ -44,8 +44,8 @@ def is_text(schema, node: dict) -> bool:
 
 
 def takes_json(operation) -> bool:
-    """Uploads take multipart only; their fields are checked by the multipart parser
-    (tests/transfers/test_imports.py)."""
+    """Imports take multipart only; their fields are checked by the multipart parser
+    (tests/transfers/test_imports.py). Attachments take JSON too (a two-step upload)."""
     return "application/json" in operation.get("requestBody", {}).get("content", {})
 
 

