@@ -38,6 +38,13 @@ CASES = [
     Case("download", "get", "/api/v1/attachments/{theirs}/content"),
     Case("delete own", "delete", "/api/v1/attachments/{own}", "", "reporter", 204, scope=SCOPE),
     Case(
+        "complete own",
+        "post",
+        "/api/v1/attachments/{own}/complete",
+        allowed="reporter",
+        scope=SCOPE,
+    ),
+    Case(
         "delete another's",
         "delete",
         "/api/v1/attachments/{theirs}",
@@ -61,7 +68,8 @@ def stored(issue, uploader, name, data=b"the bytes") -> Attachment:
 @pytest.fixture
 def world(project, client_as, case, kind, visibility):
     """A client for the caller kind, and an issue with a comment, one attachment by the
-    caller (`own`; by someone else for anonymous) and one by another member (`theirs`)."""
+    caller (`own`, an upload to complete; by someone else for anonymous) and one by
+    another member (`theirs`)."""
     project.visibility = visibility
     project.save()
     author = UserFactory()
@@ -71,6 +79,10 @@ def world(project, client_as, case, kind, visibility):
     user, client = client_as(project, kind, case.scope)
     theirs = stored(issue, author, SECRET)
     own = stored(issue, user or author, "mine.txt")
+    # A two-step upload whose file is in the store, for its uploader to complete.
+    Attachment.objects.filter(pk=own.pk).update(
+        status="pending", reason=Attachment.AWAITING_UPLOAD
+    )
     return client, {"issue": issue.key, "comment": comment.pk, "theirs": theirs.pk, "own": own.pk}
 
 

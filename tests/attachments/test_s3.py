@@ -23,6 +23,7 @@ from issues.models import IssueEvent
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY
 from tests.factories import CommentFactory
 
+from .conftest import EICAR
 from .test_storage import HTML, PNG, POLYGLOT, SVG
 
 pytestmark = pytest.mark.django_db
@@ -367,3 +368,25 @@ def test_an_upload_never_completed_is_removed_with_its_object(
     assert issue.attachment_count == 0
     # Never announced, so neither is its end.
     assert not Event.objects.filter(type__startswith="attachment.").exists()
+
+
+def test_with_a_scanner_a_completed_upload_waits_for_it_and_an_infected_one_goes(
+    clamd, issue, reporter, client_for, bucket, django_capture_on_commit_callbacks
+):
+    client = client_for(reporter)
+    verdicts = {}
+    for name, data in (("clean.log", b"all good"), ("eicar.com", EICAR)):
+        ticket = begin(client, issue, data, name=name, content_type="text/plain").json()
+        assert put(ticket, data)[0] == 200
+        answered = complete(client, ticket, django_capture_on_commit_callbacks).json()
+        assert (answered["status"], answered["reason"]) == (
+            "pending",
+            "Waiting for the virus scan.",
+        )
+        verdicts[name] = Attachment.objects.get(pk=ticket["id"])  # scanned on commit
+
+    assert clamd.received == [b"all good", EICAR]  # read from the bucket
+    assert verdicts["clean.log"].status == "available"
+    assert verdicts["eicar.com"].status == "rejected"
+    assert verdicts["eicar.com"].reason == "The virus scanner found Eicar-Test-Signature."
+    assert stored(bucket) == {f"attachments/{verdicts['clean.log'].key}": b"all good"}

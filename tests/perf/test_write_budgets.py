@@ -1,9 +1,15 @@
 """SQL budgets of the hot writes: the service owns the row lock, the issue is read once,
 and the answer is built from the rows in hand (issue #13's budgets, SAVEPOINTs counted)."""
 
+import hashlib
+
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from attachments.models import Attachment
+from attachments.storage import attachments_storage
 from comments.models import Comment
 from issues.models import Issue, IssueEvent, IssueRelation
 from tests.factories import IssueFactory, LabelFactory
@@ -32,6 +38,15 @@ RELATE = 10 + EVENT + CYCLE_LOCK
 # then as RELATE (with its own SAVEPOINTs) plus the parent's checks: one parent, the
 # chain's depth above and below, the open children; and the answer's relations.
 PATCH_PARENT = 23 + EVENT + CYCLE_LOCK
+# A direct upload: the issue, SAVEPOINT, the attachment, the issue's count, its history,
+# the event, RELEASE (the bytes are stored before the transaction).
+UPLOAD = 6 + EVENT
+# A two-step upload's first step: the issue, SAVEPOINT, the attachment, the count, RELEASE
+# (announced only once complete).
+BEGIN_UPLOAD = 5
+# Completing it: the attachment, the caller's role, SAVEPOINT, the attachment locked, its
+# UPDATE, the history, the event, RELEASE.
+COMPLETE_UPLOAD = 7 + EVENT
 
 
 @pytest.fixture(autouse=True)
@@ -135,3 +150,50 @@ def test_patch_the_parent(project, api, django_assert_max_num_queries):
     assert response.status_code == 200, response.json()
     assert response.json()["parent"]["key"] == parent.key
     assert IssueRelation.objects.filter(source=issue, target=parent, type="parent").exists()
+
+
+@pytest.fixture
+def s3_attachments(settings, s3_bucket):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"location": "attachments", "file_overwrite": False},
+        },
+    }
+
+
+def test_upload_a_file(project, api, django_assert_max_num_queries):
+    issue = IssueFactory(project=project)
+    upload = SimpleUploadedFile("trace.log", b"Traceback ...")
+
+    with django_assert_max_num_queries(UPLOAD):
+        response = api.post(
+            f"/api/v1/issues/{issue.key}/attachments", {"file": upload}, format="multipart"
+        )
+
+    assert response.status_code == 201, response.json()
+    assert Attachment.objects.get(issue=issue).size == len(b"Traceback ...")
+
+
+def test_begin_and_complete_a_two_step_upload(
+    project, api, s3_attachments, django_assert_max_num_queries
+):
+    issue = IssueFactory(project=project)
+    data = b"Traceback ..."
+    promise = {
+        "filename": "trace.log",
+        "size": len(data),
+        "content_type": "text/plain",
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+    with django_assert_max_num_queries(BEGIN_UPLOAD):
+        begun = api.post(f"/api/v1/issues/{issue.key}/attachments", promise, format="json")
+    assert begun.status_code == 201, begun.json()
+    attachments_storage().save(Attachment.objects.get().key, ContentFile(data))
+    with django_assert_max_num_queries(COMPLETE_UPLOAD):
+        done = api.post(f"/api/v1/attachments/{begun.json()['id']}/complete")
+
+    assert done.status_code == 200, done.json()
+    assert Attachment.objects.get().status == "available"
