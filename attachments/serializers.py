@@ -101,10 +101,10 @@ class AttachmentBegunSerializer(AttachmentSerializer):
 
     upload = UploadInstructionsSerializer(
         read_only=True,
-        required=False,
+        allow_null=True,
         help_text=(
-            "Only in the answer to a two-step upload's first step: PUT the file as this "
-            "says, then POST /api/v1/attachments/{attachment_id}/complete."
+            "For a two-step upload's first step: PUT the file as this says, then POST "
+            "/api/v1/attachments/{attachment_id}/complete. Null for a one-request upload."
         ),
     )
 

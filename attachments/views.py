@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.callers import Caller
-from api.errors import Conflict, DomainError
+from api.errors import Conflict
 from api.filters import StrictQueryMixin
 from api.pagination import FlexiblePagination
 from api.parsers import JSONParser, MultiPartParser
@@ -76,6 +76,7 @@ class UploadMixin:
     parser_classes = [MultiPartParser, JSONParser, RawBodyParser]
     permission_classes = [IsAuthenticated, CanViewProject, HasRights]
     rights = {"create": "attach"}
+    conflict_actions = ("create",)  # a two-step upload where files are kept on disk
 
     def get_comment(self):
         return None
@@ -123,9 +124,12 @@ class UploadMixin:
         straight to the store in two steps: POST `{filename, size, content_type, sha256}`
         as JSON (no `?filename=`); the answer's `upload` is a URL signed for exactly that
         size and type, valid for minutes, to PUT the file to with the headers it lists;
-        then POST /api/v1/attachments/{attachment_id}/complete. Reporters and above."""
+        then POST /api/v1/attachments/{attachment_id}/complete (without S3: 409
+        `direct_upload_unavailable`). The answer's `upload` is null for a one-request
+        upload. Reporters and above."""
         content_type = request.content_type or ""
-        if content_type.startswith("application/json") and "filename" not in request.GET:
+        raw_name = request.query_params.get("filename", "").strip()
+        if content_type.startswith("application/json") and not raw_name:
             return self.begin(request)
         if content_type.startswith("multipart/form-data"):
             form = AttachmentUploadSerializer(data=request.data)
@@ -153,6 +157,7 @@ class UploadMixin:
         except OSError as error:  # a body cut short
             raise ParseError("The upload was cut short.") from error
         answer = AttachmentSerializer(attachment, context=self.get_serializer_context()).data
+        answer["upload"] = None  # uploaded: nothing more to send
         return Response(
             answer, status=status.HTTP_201_CREATED, headers={"Location": answer["url"]}
         )
@@ -162,7 +167,7 @@ class UploadMixin:
         form = AttachmentBeginSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         if not storage.direct_transfers():
-            raise DomainError(
+            raise Conflict(
                 "This server keeps files on its own disk: upload the file in one request "
                 "(multipart/form-data, or the raw body with ?filename=).",
                 code="direct_upload_unavailable",

@@ -39,6 +39,7 @@ def test_multipart_upload_stores_and_describes_the_file(
     assert data["issue"] == issue.key and data["comment"] is None
     assert data["uploader"]["id"] == reporter.pk
     assert data["download_url"].endswith(f"/api/v1/attachments/{attachment.pk}/content")
+    assert data["upload"] is None  # nothing more to send
     assert response["Location"] == data["url"]
     assert (_attachments_storage / attachment.key).read_bytes() == PNG
     assert attachment.uploader == reporter and attachment.issue == issue
@@ -169,12 +170,14 @@ def test_an_empty_file_with_a_blank_name_keeps_its_own_name(issue, reporter, cli
     assert Attachment.objects.get().size == 0
 
 
-def test_two_step_uploads_need_an_s3_store(issue, reporter, client_for):
+@pytest.mark.parametrize("query", ["", "?filename=", "?filename=%20"])
+def test_two_step_uploads_need_an_s3_store(issue, reporter, client_for, query):
+    """A JSON body without a file name is a two-step upload's first step."""
     promised = {"filename": "a.png", "size": 3, "content_type": "image/png", "sha256": "0" * 64}
     response = client_for(reporter).post(
-        f"/api/v1/issues/{issue.key}/attachments", promised, format="json"
+        f"/api/v1/issues/{issue.key}/attachments{query}", promised, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "direct_upload_unavailable"
     assert not Attachment.objects.exists()
 
