@@ -77,6 +77,12 @@ class AttachmentBeginSerializer(serializers.Serializer):
         help_text="The file's SHA-256, in hexadecimal; checked when the upload completes.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # For the schema (its `maximum`), from the setting as it is now; validate_size
+        # checks it with the limit's own message and code.
+        self.fields["size"].max_value = settings.ATTACHMENT_MAX_BYTES
+
     def validate_size(self, size):
         limit = settings.ATTACHMENT_MAX_BYTES
         if size > limit:

@@ -16,6 +16,7 @@ from .conftest import EICAR
 
 pytestmark = pytest.mark.django_db
 
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
