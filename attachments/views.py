@@ -117,19 +117,20 @@ class UploadMixin:
     )
     def create(self, request, *args, **kwargs):
         """Upload a file, in one request: `multipart/form-data` (a `file` field), or the raw
-        body with its `Content-Type` and the `?filename=` it is saved as. Streamed to the
-        store; past ATTACHMENT_MAX_BYTES it is refused with 413 and nothing is stored.
+        body with its `Content-Type` (any but application/json) and the `?filename=` it is
+        saved as. Streamed to the store; past ATTACHMENT_MAX_BYTES it is refused with 413
+        and nothing is stored.
 
         With an S3 store (`attachment_direct_upload` in GET /api/v1/limits), large files go
         straight to the store in two steps: POST `{filename, size, content_type, sha256}`
-        as JSON (no `?filename=`); the answer's `upload` is a URL signed for exactly that
-        size and type, valid for minutes, to PUT the file to with the headers it lists;
-        then POST /api/v1/attachments/{attachment_id}/complete (without S3: 409
-        `direct_upload_unavailable`). The answer's `upload` is null for a one-request
-        upload. Reporters and above."""
+        as JSON (a JSON body is always this promise); the answer's `upload` is a URL
+        signed for exactly that size and type, valid for minutes, to PUT the file to with
+        the headers it lists; then POST /api/v1/attachments/{attachment_id}/complete
+        (without S3: 409 `direct_upload_unavailable`). The answer's `upload` is null for a
+        one-request upload. Reporters and above."""
         content_type = request.content_type or ""
-        raw_name = request.query_params.get("filename", "").strip()
-        if content_type.startswith("application/json") and not raw_name:
+        if content_type.startswith("application/json"):
+            # Always the promise: upload a JSON file as multipart or octet-stream.
             return self.begin(request)
         if content_type.startswith("multipart/form-data"):
             form = AttachmentUploadSerializer(data=request.data)

@@ -21,8 +21,12 @@ With PostgreSQL and Redis running locally it
          straight to the store, POST .../complete (the service reads the object back to
          check its SHA-256);
      then --presigns presign round trips on their own, for their percentiles;
-  4. prints megabytes per second (median of the rounds, 1 MB = 10^6 bytes), and
-     milliseconds for the round trips (median, p99).
+  4. drives the list of an issue's 50 files (one page) with wrk (`wrk` installed;
+     --connections, --duration after --warmup), through the API and through its data
+     floor (bench/attachments_urls.py: the same rows, no authentication, no DRF);
+  5. prints megabytes per second (median of the rounds, 1 MB = 10^6 bytes),
+     milliseconds for the round trips (median, p99), and the list's requests per second
+     against its floor's.
 
 Everything runs on this machine's cores: the store, the service and the client share
 them, so the throughputs say what the service adds on one machine, not what a network
@@ -52,6 +56,8 @@ from harness.image import HTTPS, production_env
 from harness.ports import free_port
 from harness.postgres import Database
 from harness.server import Gunicorn
+from harness.wrk import run as wrk_run
+from harness.wrk import script as wrk_script
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
@@ -60,12 +66,14 @@ PASSWORD = "a bench passphrase, long enough"  # noqa: S105
 ACCESS_KEY, SECRET_KEY = "bench-files", "bench-files-secret-key"
 BUCKET = "bench-files"
 ISSUE = "FILES-1"
+LISTED_ISSUE, LISTED = "FILES-2", 50  # an issue with a page of files, for the list
 
 
 def environment(tmp: Path, storage: str, store_url: str, limit: int) -> dict[str, str]:
     env = {
         **production_env(tmp, database_url=DATABASE.url, redis_url=REDIS_URL),
         "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "bench.attachments_settings",  # adds the list's floor
         "LOG_LEVEL": "WARNING",
         "THROTTLE_USER": "1000000/s",
         "THROTTLE_LOGIN": "1000000/s",
@@ -90,6 +98,7 @@ def seed() -> None:
     import django
 
     django.setup()
+    from attachments.models import Attachment
     from issues.services import issue_create
     from projects.services import project_create
     from tests.factories import UserFactory
@@ -97,6 +106,21 @@ def seed() -> None:
     owner = UserFactory(username="bench-owner", password=PASSWORD)
     project = project_create(creator=owner, key="FILES", name="Files", visibility="private")
     issue_create(project=project, reporter=owner, title="A bug with a screenshot")
+    listed = issue_create(project=project, reporter=owner, title="A bug with many files")
+    # The listed issue's files: rows only (a list reads no bytes), as uploads leave them.
+    Attachment.objects.bulk_create(
+        Attachment(
+            issue=listed,
+            uploader=owner,
+            key=Attachment.new_key(),
+            filename=f"screenshot-{n}.png",
+            size=100_000 + n,
+            content_type="image/png",
+            sha256=hashlib.sha256(str(n).encode()).hexdigest(),
+            status=Attachment.Status.AVAILABLE,
+        )
+        for n in range(LISTED)
+    )
 
 
 class Store:
@@ -261,6 +285,35 @@ def rounds(port: int, store: Client | None, data: bytes, args, results: dict) ->
             alone.append(time.perf_counter() - started)
 
 
+def list_against_floor(port: int, args, tmp: Path, results: dict) -> None:
+    """The list of an issue's LISTED files (one page) through the API, and its data floor
+    (bench/attachments_urls.py), each driven by wrk (8 connections) after a warm-up."""
+    client = sign_in(port)
+    status, _, body = client.send("GET", "/api/v1/me")
+    expect(status == 200, body)
+    user = json.loads(body)["id"]
+    api = f"/api/v1/issues/{LISTED_ISSUE}/attachments?page_size={LISTED}"
+    floor = f"/bench/floor/attachments?issue={LISTED_ISSUE}&user={user}&page_size={LISTED}"
+    for name, path, headers in (
+        ("list", api, {**HTTPS, "Authorization": f"Bearer {client.token}"}),
+        ("floor", floor, HTTPS),
+    ):
+        status, _, body = client.send("GET", path, headers=headers)
+        expect(status == 200 and len(json.loads(body)["results"]) == LISTED, body[:300])
+        lua = wrk_script(headers, path=path)
+        url = f"http://127.0.0.1:{port}{path}"
+        wrk_run(url, lua, tmp, args.warmup, args.connections, 2)
+        figures = wrk_run(url, lua, tmp, args.duration, args.connections, 2)
+        expect(not figures["non2xx"] and not figures["socket_errors"], figures)
+        results[f"{name} rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+        results[f"{name} p50"] = figures["p50_us"] / 1000
+        results[f"{name} p99"] = figures["p99_us"] / 1000
+        print(
+            f"  {name}: {results[f'{name} rps']:.0f} req/s, p50 {results[f'{name} p50']:.1f} ms,"
+            f" p99 {results[f'{name} p99']:.1f} ms"
+        )
+
+
 def report(results: dict, megabytes: float, args) -> None:
     def mbps(name):
         return f"{statistics.median(results[name]):7.1f} MB/s"
@@ -283,6 +336,18 @@ def report(results: dict, megabytes: float, args) -> None:
     print(f"    PUT      {statistics.median(put):7.1f} MB/s")
     print(f"    complete {ms('two-step complete')} (reads the object back)")
     print(f"  presign round trip alone, {args.presigns} requests: {ms('presign alone')}")
+    print()
+    print(
+        f"The files of an issue ({LISTED}, one page), wrk -c{args.connections} -t2, "
+        f"{args.duration:g} s after {args.warmup:g} s of warm-up, files on disk"
+    )
+    for name in ("list", "floor"):
+        print(
+            f"  {'API' if name == 'list' else 'data floor'}: {results[name + ' rps']:7.0f} req/s,"
+            f" p50 {results[name + ' p50']:.1f} ms, p99 {results[name + ' p99']:.1f} ms"
+        )
+    share = results["list rps"] / results["floor rps"]
+    print(f"  the API serves {share:.0%} of its floor's requests per second (target: >= 50%)")
 
 
 def main() -> None:
@@ -290,6 +355,9 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--presigns", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=10, help="seconds of list load")
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed:
@@ -315,6 +383,9 @@ def main() -> None:
                     expect(server.wait_until_up(), server.tail())
                     direct = Client(store.port) if storage == "s3" else None
                     rounds(server.port, direct, data, args, results)
+                    if storage == "local":
+                        print(f"local: the files of an issue, {LISTED} on a page")
+                        list_against_floor(server.port, args, tmp, results)
                 finally:
                     server.stop()
         finally:

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from itertools import product
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.pats import SCOPES
 from tests.state import database_state
@@ -66,6 +67,8 @@ class Case:
     status: int = 200  # the answer to one who may
     hidden: int = 404  # the answer to one who may not see the project
     scope: str | None = None  # the token scope it needs: adds the token kinds
+    # How the body is sent: "json", or "multipart" (each bytes value a file of that name).
+    format: str = "json"
 
     def __str__(self):
         return self.name
@@ -127,9 +130,13 @@ def fill_in(template, values: dict):
 
 def send(client, case: Case, **values):
     """The case's request, sent by `client`, its `{name}`s filled in from `values`."""
-    return getattr(client, case.method)(
-        fill_in(case.path, values), fill_in(case.body, values), format="json"
-    )
+    body = fill_in(case.body, values)
+    if case.format == "multipart":
+        body = {
+            name: SimpleUploadedFile(name, value) if isinstance(value, bytes) else value
+            for name, value in body.items()
+        }
+    return getattr(client, case.method)(fill_in(case.path, values), body, format=case.format)
 
 
 def check(client, case, kind, visibility, *, ok=None, state=database_state, **values):

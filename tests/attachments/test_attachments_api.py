@@ -170,9 +170,9 @@ def test_an_empty_file_with_a_blank_name_keeps_its_own_name(issue, reporter, cli
     assert Attachment.objects.get().size == 0
 
 
-@pytest.mark.parametrize("query", ["", "?filename=", "?filename=%20"])
+@pytest.mark.parametrize("query", ["", "?filename=", "?filename=data.json"])
 def test_two_step_uploads_need_an_s3_store(issue, reporter, client_for, query):
-    """A JSON body without a file name is a two-step upload's first step."""
+    """A JSON body is always a two-step upload's first step."""
     promised = {"filename": "a.png", "size": 3, "content_type": "image/png", "sha256": "0" * 64}
     response = client_for(reporter).post(
         f"/api/v1/issues/{issue.key}/attachments{query}", promised, format="json"
@@ -182,8 +182,15 @@ def test_two_step_uploads_need_an_s3_store(issue, reporter, client_for, query):
     assert not Attachment.objects.exists()
 
 
-def test_a_json_file_with_a_filename_is_a_raw_upload(issue, reporter, client_for):
+def test_a_json_file_is_uploaded_raw_as_octet_stream(issue, reporter, client_for):
     url = f"/api/v1/issues/{issue.key}/attachments"
-    response = raw_upload(client_for(reporter), url, "data.json", b'{"a": 1}', "application/json")
+    response = raw_upload(client_for(reporter), url, "data.json", b'{"a": 1}')
     assert response.status_code == 201, response.content
     assert Attachment.objects.get().size == 8
+
+
+def test_a_json_body_that_is_not_json_is_a_400(issue, reporter, client_for):
+    url = f"/api/v1/issues/{issue.key}/attachments?filename=x.json"
+    response = client_for(reporter).generic("POST", url, b"@\x00{", "application/json")
+    assert response.status_code == 400
+    assert not Attachment.objects.exists()
