@@ -22,6 +22,7 @@ import unicodedata
 from urllib.parse import quote
 
 import puremagic
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
@@ -39,6 +40,11 @@ SAFE_HEADERS = {
     "Content-Security-Policy": "sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+# What the S3 store raises when it cannot be reached or refuses the service (the local
+# folder's own failures are OSErrors).
+STORE_ERRORS = (BotoCoreError, ClientError)
 
 
 class TooLarge(Exception):

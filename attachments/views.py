@@ -54,6 +54,14 @@ class FileTooLarge(APIException):
         super().__init__(f"The file is larger than the limit of {limit} bytes.")
 
 
+class StoreUnavailable(APIException):
+    """The object store did not answer (down, or refusing the service's keys)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The file store cannot be reached; retry shortly."
+    default_code = "store_unavailable"
+
+
 class RawBodyParser(BaseParser):
     """Accepts any other body: a raw upload, read by the view as a stream."""
 
@@ -155,6 +163,8 @@ class UploadMixin:
             )
         except storage.TooLarge as error:
             raise FileTooLarge() from error
+        except storage.STORE_ERRORS as error:
+            raise StoreUnavailable() from error
         except OSError as error:  # a body cut short
             raise ParseError("The upload was cut short.") from error
         answer = AttachmentSerializer(attachment, context=self.get_serializer_context()).data
@@ -270,7 +280,11 @@ class AttachmentViewSet(
         scanner), or `rejected` with the reason and its object deleted. 409
         `upload_missing` while nothing has been uploaded. Completing again answers the
         attachment as it is. Only its uploader."""
-        attachment = services.attachment_complete(attachment=self.get_object())
+        attachment = self.get_object()
+        try:
+            attachment = services.attachment_complete(attachment=attachment)
+        except storage.STORE_ERRORS as error:
+            raise StoreUnavailable() from error
         return Response(self.get_serializer(attachment).data)
 
     @extend_schema(

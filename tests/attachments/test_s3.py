@@ -24,6 +24,7 @@ from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY
 from tests.factories import CommentFactory
 
 from .conftest import EICAR
+from .test_scanning import closed_port
 from .test_storage import HTML, PNG, POLYGLOT, SVG
 
 pytestmark = pytest.mark.django_db
@@ -390,3 +391,27 @@ def test_with_a_scanner_a_completed_upload_waits_for_it_and_an_infected_one_goes
     assert verdicts["eicar.com"].status == "rejected"
     assert verdicts["eicar.com"].reason == "The virus scanner found Eicar-Test-Signature."
     assert stored(bucket) == {f"attachments/{verdicts['clean.log'].key}": b"all good"}
+
+
+def test_a_store_that_is_down_is_a_503_and_changes_nothing(
+    issue, reporter, client_for, bucket, settings, django_capture_on_commit_callbacks
+):
+    client = client_for(reporter)
+    ticket = begin(client, issue, PNG).json()
+    assert put(ticket, PNG)[0] == 200
+    down = dict(settings.STORAGES["attachments"])
+    down["OPTIONS"] = {**down["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{closed_port()}"}
+    settings.STORAGES = {**settings.STORAGES, "attachments": down}
+
+    refused = complete(client, ticket, django_capture_on_commit_callbacks)
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "store_unavailable"
+    assert Attachment.objects.get(pk=ticket["id"]).status == "pending"
+
+    direct = client.post(
+        f"/api/v1/issues/{issue.key}/attachments",
+        {"file": SimpleUploadedFile("notes.txt", b"small file")},
+        format="multipart",
+    )
+    assert direct.status_code == 503
+    assert Attachment.objects.count() == 1
