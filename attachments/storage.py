@@ -171,17 +171,12 @@ def upload_url(key: str, *, size: int, content_type: str) -> str:
     """A URL the client PUTs the file to, valid for ATTACHMENT_UPLOAD_URL_SECONDS and signed
     for this key, this exact Content-Length and this Content-Type: the store itself refuses
     any other size or type, an altered signature or a late upload."""
-    storage = attachments_storage()
-    return storage.bucket.meta.client.generate_presigned_url(
+    return _signed_url(
         "put_object",
-        Params={
-            "Bucket": storage.bucket_name,
-            "Key": storage._normalize_name(key),
-            "ContentType": content_type,
-            "ContentLength": size,
-        },
-        ExpiresIn=settings.ATTACHMENT_UPLOAD_URL_SECONDS,
-        HttpMethod="PUT",
+        key,
+        settings.ATTACHMENT_UPLOAD_URL_SECONDS,
+        ContentType=content_type,
+        ContentLength=size,
     )
 
 
@@ -189,19 +184,26 @@ def download_url(key: str, *, filename: str, content_type: str) -> str:
     """A URL the file downloads from, valid for ATTACHMENT_DOWNLOAD_URL_SECONDS, whose
     signed response overrides make the store answer with the headers the service would
     send itself: the same Content-Disposition, and the raster type or octet-stream."""
-    # Signed through the bucket's client, not storage.url(): with AWS_S3_CUSTOM_DOMAIN
-    # that answers an unsigned URL, which would never expire.
+    return _signed_url(
+        "get_object",
+        key,
+        settings.ATTACHMENT_DOWNLOAD_URL_SECONDS,
+        ResponseContentDisposition=content_disposition(filename, content_type),
+        ResponseContentType=serving_type(content_type),
+        ResponseCacheControl="private, no-store",
+    )
+
+
+def _signed_url(operation: str, key: str, seconds: int, **params) -> str:
+    """A URL for the S3 `operation` on the object `key`, signed for `params` and valid for
+    `seconds`. Signed through the bucket's client, not storage.url(): with
+    AWS_S3_CUSTOM_DOMAIN that answers an unsigned URL, which would never expire."""
     storage = attachments_storage()
     return storage.bucket.meta.client.generate_presigned_url(
-        "get_object",
-        Params={
-            "Bucket": storage.bucket_name,
-            "Key": storage._normalize_name(key),
-            "ResponseContentDisposition": content_disposition(filename, content_type),
-            "ResponseContentType": serving_type(content_type),
-            "ResponseCacheControl": "private, no-store",
-        },
-        ExpiresIn=settings.ATTACHMENT_DOWNLOAD_URL_SECONDS,
+        operation,
+        Params={"Bucket": storage.bucket_name, "Key": storage._normalize_name(key), **params},
+        ExpiresIn=seconds,
+        HttpMethod="PUT" if operation == "put_object" else "GET",
     )
 
 

@@ -221,16 +221,33 @@ def url_for(project, owner, member_of):
 # Stored files: a folder of the test's own, or a bucket of a real S3-compatible server.
 
 
+def storage_in_folder(settings, alias: str, folder) -> None:
+    """The storage `alias` (attachments, transfers) in `folder`, as TRANSFERS_STORAGE=local."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        alias: {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder)},
+        },
+    }
+
+
+def storage_in_bucket(settings, alias: str) -> None:
+    """The storage `alias` in the S3 bucket the AWS_* settings name, under its own prefix,
+    as TRANSFERS_STORAGE=s3 configures it."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        alias: {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"location": alias, "file_overwrite": False},
+        },
+    }
+
+
 @pytest.fixture
 def attachments_folder(settings, tmp_path):
     """Attachments go to a fresh folder, for tests that look at what is stored there."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
+    storage_in_folder(settings, "attachments", tmp_path / "attachments")
     return tmp_path / "attachments"
 
 
@@ -304,6 +321,13 @@ def s3_bucket(settings, s3_server):
     settings.AWS_S3_ADDRESSING_STYLE = "path"
     settings.AWS_S3_SIGNATURE_VERSION = "s3v4"
     return s3_server["root"] / name
+
+
+@pytest.fixture
+def s3_attachments(settings, s3_bucket):
+    """Attachments in a bucket of this test's own (TRANSFERS_STORAGE=s3); its folder."""
+    storage_in_bucket(settings, "attachments")
+    return s3_bucket
 
 
 def free_port() -> int:

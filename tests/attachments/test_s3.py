@@ -31,16 +31,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bucket(settings, s3_bucket):
-    """The attachments storage in a bucket of this test's own (TRANSFERS_STORAGE=s3)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"location": "attachments", "file_overwrite": False},
-        },
-    }
-    return s3_bucket
+def bucket(s3_attachments):
+    return s3_attachments
 
 
 def stored(bucket: Path) -> dict[str, bytes]:

@@ -152,17 +152,6 @@ def test_patch_the_parent(project, api, django_assert_max_num_queries):
     assert IssueRelation.objects.filter(source=issue, target=parent, type="parent").exists()
 
 
-@pytest.fixture
-def s3_attachments(settings, s3_bucket):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"location": "attachments", "file_overwrite": False},
-        },
-    }
-
-
 def test_upload_a_file(project, api, django_assert_max_num_queries):
     issue = IssueFactory(project=project)
     upload = SimpleUploadedFile("trace.log", b"Traceback ...")

@@ -3,19 +3,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from issues import services as issues
 from projects.models import Role
+from tests.conftest import storage_in_folder
 from tests.factories import LabelFactory, MembershipFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _transfers_storage(settings, tmp_path):
     """Each test's files in a folder of its own."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "transfers": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "transfers")},
-        },
-    }
+    storage_in_folder(settings, "transfers", tmp_path / "transfers")
     return tmp_path / "transfers"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from tests.conftest import storage_in_bucket
 from transfers.models import Export, Import
 
 from .helpers import jsonl, read_csv, upload
@@ -18,13 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def bucket(settings, s3_bucket):
     """The transfers storage in a bucket of this test's own (TRANSFERS_STORAGE=s3)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "transfers": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"location": "transfers", "file_overwrite": False},
-        },
-    }
+    storage_in_bucket(settings, "transfers")
     return s3_bucket
 
 
