@@ -50,6 +50,7 @@ def prepare(depth: int) -> dict:
     parent = Issue.objects.select_related("project").get(pk=parent["target"]) if parent else None
     return {
         "caller": caller.username,
+        "caller_id": caller.pk,
         "pat": pat,
         "visible_issues": visible.count(),
         "visible_projects": list(

@@ -99,6 +99,19 @@ def markdown(report: dict) -> str:
         f"{a['pat_overhead_ms']} ms for the token.",
         f"Worker memory after the run: {', '.join(f'{mb} MB' for mb in report['worker_rss_mb'])}.",
     ]
+    scaling = report.get("scaling")
+    if scaling:
+        lines += [
+            "",
+            "Scaling, the same reads from 2 and from 4 gunicorn processes (4 threads each) on "
+            "the same 2 cores and PostgreSQL, alternated A B B A:",
+            "",
+        ]
+        lines += [
+            f"- {name}: {s['rps_2']:,.0f} req/s with 2 processes, {s['rps_4']:,.0f} with 4 "
+            f"({s['ratio']:.2f}x)"
+            for name, s in scaling.items()
+        ]
     w = report.get("webhook_deliveries")
     if w:
         lines += [

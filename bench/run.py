@@ -20,6 +20,8 @@ wrk`), it
      starts one Celery worker process and counts the deliveries per second it makes;
   6. measures authentication on the API root at one connection: none, a JWT, and a
      personal access token;
+  6b. serves the issue list (cursor) and the issue detail with 2 and with 4 gunicorn
+     processes on the same cores and database, alternated A B B A (--no-scaling skips it);
   7. prints a table and writes JSON and Markdown to bench/results/ with the machine,
      versions, date and load average, and whether each target is met.
 
@@ -173,6 +175,8 @@ def measure_all(args, env: dict, tmp: Path, facts: dict) -> dict:
     finally:
         server.stop()
         receiver.close()
+    if not args.no_scaling:
+        measured["scaling"] = scenarios.measure_scaling(env, tmp, facts, args)
     return measured
 
 
@@ -196,6 +200,11 @@ def main(argv=None) -> int:
         "--pgbouncer",
         action="store_true",
         help="serve through PgBouncer in transaction pooling mode (DATABASE_POOLER=pgbouncer)",
+    )
+    parser.add_argument(
+        "--no-scaling",
+        action="store_true",
+        help="skip serving the scaling scenarios with 2 and 4 processes",
     )
     args = parser.parse_args(argv)
 
@@ -253,6 +262,7 @@ def main(argv=None) -> int:
         "auth_overhead": measured["auth_overhead"],
         "webhook_deliveries": measured["webhook_deliveries"],
         "worker_rss_mb": measured["worker_rss_mb"],
+        "scaling": measured.get("scaling", {}),
     }
     if not args.only:
         smaller = args.output / "issues-100000.json"

@@ -71,6 +71,7 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
     }
     comment = {"body": "Reproduced on the staging cluster; the worker log shows a timeout. " * 3}
     api = f"/api/v1/issues?{PAGE}"
+    inbox_floor, files_floor = "/bench/floor/notifications", "/bench/floor/attachments"
     return [
         ("data floor (reference)", {"path": floor}),
         ("data floor, filtered + sorted (reference)", {"path": f"{floor_filtered}&count=1"}),
@@ -91,6 +92,11 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
             "data floor, sub-issues (reference)",
             {"path": f"{floor}&parent={facts['parent_id']}&count=1"},
         ),
+        ("data floor, inbox (reference)", {"path": f"{inbox_floor}?user={facts['caller_id']}"}),
+        (
+            "data floor, files of an issue (reference)",
+            {"path": f"{files_floor}?user={facts['caller_id']}&issue={busy}"},
+        ),
         ("naive DRF baseline (reference)", {"path": "/bench/naive/issues", "auth": True}),
         ("issue list, page numbers", {"path": api, "auth": True}),
         ("issue list, cursor", {"path": f"{api}&cursor=", "auth": True}),
@@ -110,6 +116,11 @@ def scenarios(facts: dict) -> list[tuple[str, dict]]:
         (
             "issue detail",
             {"paths": [f"/api/v1/issues/{k}" for k in facts["detail_keys"]], "auth": True},
+        ),
+        ("inbox, first page", {"path": f"/api/v1/me/notifications?{PAGE}", "auth": True}),
+        (
+            "files of an issue",
+            {"path": f"/api/v1/issues/{busy}/attachments?{PAGE}", "auth": True},
         ),
         (
             "comment list (200 comments)",
@@ -223,6 +234,37 @@ def measure_bare(env: dict, tmp, facts: dict, token: str, args) -> list[dict]:
         return results
     finally:
         bare.stop()
+
+
+# Where one machine's cores are outgrown: the same reads served by 2 and by 4 processes.
+SCALING = ("issue list, cursor", "issue detail")
+
+
+def measure_scaling(env: dict, tmp, facts: dict, args) -> dict:
+    """SCALING's scenarios served by gunicorn with 2 and with 4 worker processes (4 threads
+    each) against the same PostgreSQL, on the same two cores, with wrk's connections; the
+    servers measured A B B A so drift cancels, each server started afresh."""
+    from bench.seed import PASSWORD
+
+    specs = dict(scenarios(facts))
+    figures = {name: {2: [], 4: []} for name in SCALING if wanted(name, args)}
+    for processes in (2, 4, 4, 2):
+        server = Server({**env, "WEB_CONCURRENCY": str(processes)}, tmp, f"web{processes}")
+        try:
+            server.start()
+            token = login(server, facts["caller"], PASSWORD)
+            for name in figures:
+                label = f"{name}, {processes} processes"
+                lua = script(specs[name], lambda token=token: token)
+                result = measure(server, label, lua, args, tmp)
+                figures[name][processes].append(result["rps"])
+        finally:
+            server.stop()
+    return {
+        name: {f"rps_{n}": round(sum(rounds[n]) / len(rounds[n]), 1) for n in (2, 4)}
+        | {"ratio": round(sum(rounds[4]) / sum(rounds[2]), 2)}
+        for name, rounds in figures.items()
+    }
 
 
 def measure_deliveries(env: dict, tmp, receiver, seconds: float) -> dict:

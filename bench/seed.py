@@ -22,6 +22,10 @@ What it makes (see bench/run.py for the scenarios that use it):
   The word SELECTIVE_WORD appears in about 1 issue in 10,000, COMMON_WORD in about 1 in 4;
   a long tail of rare words (TAIL_WORDS, Zipf-distributed) stands for codes and names.
 - About one comment per issue (20-60 words), and BUSY_COMMENTS on the issue BUSY_ISSUE.
+- Relations: one for every five issues, half `blocks`, half `parent` (twenty sub-issues
+  per parent).
+- The caller's inbox: INBOX_THREADS notification threads (one per issue, every other one
+  read); BUSY_ATTACHMENTS files on BUSY_ISSUE (their metadata: the list reads no bytes).
 """
 
 import argparse
@@ -55,6 +59,8 @@ SELECTIVE_WORD = "kerberos"
 COMMON_WORD = "error"
 BUSY_ISSUE = "CORE-1"
 BUSY_COMMENTS = 200
+BUSY_ATTACHMENTS = 60  # a page of 50 and a second one
+INBOX_THREADS = 100_000
 TRIGGER = "issues_issue_search_vector_update"  # issues/migrations/0002_search_vector.py
 
 WORDS = """
@@ -340,7 +346,45 @@ def seed(issues: int, comments_per_issue: float = 1.0, log=print) -> dict:
             },
         )
         step("comments")
-        # Marks the database as completely seeded (bench/run.py --reuse-db reads it).
+
+        # The caller's inbox: a thread on each of the newest INBOX_THREADS issues of the
+        # projects they are a member of (every other one read), from another member.
+        cursor.execute(
+            """
+            INSERT INTO notifications_thread (user_id, issue_id, project_id, reason, actor_id,
+                event_id, updated_at, read_at, done_at, created_at)
+            SELECT %(caller)s, i.id, i.project_id, 'commented', i.reporter_id, NULL,
+                   i.updated_at, CASE WHEN i.id %% 2 = 0 THEN i.updated_at END, NULL,
+                   i.created_at
+            FROM issues_issue i
+            JOIN projects_membership m ON m.project_id = i.project_id AND m.user_id = %(caller)s
+            ORDER BY i.id DESC LIMIT %(threads)s
+            """,
+            {"caller": caller, "threads": INBOX_THREADS},
+        )
+        cursor.execute(
+            "INSERT INTO notifications_inbox (user_id, version) VALUES (%s, md5(random()::text))",
+            [caller],
+        )
+        step("notification threads")
+
+        # The files of the busy issue: metadata only (the list reads no bytes).
+        cursor.execute(
+            """
+            INSERT INTO attachments_attachment (issue_id, comment_id, uploader_id, key,
+                filename, size, content_type, sha256, status, reason, created_at)
+            SELECT %(busy)s, NULL, u.id, 'bench/' || k, 'screenshot-' || k || '.png',
+                   10000 + k, 'image/png', md5(k::text) || md5(k::text), 'available', '',
+                   now() - interval '1 minute' * (%(files)s - k)
+            FROM generate_series(1, %(files)s) k JOIN seed_user u ON u.n = k %% %(users)s
+            """,
+            {"busy": busy, "files": BUSY_ATTACHMENTS, "users": USERS},
+        )
+        cursor.execute(
+            "UPDATE issues_issue SET attachment_count = %s WHERE id = %s",
+            [BUSY_ATTACHMENTS, busy],
+        )
+        step("attachments")
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

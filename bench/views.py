@@ -1,5 +1,5 @@
-"""The benchmark's references for the issue list and an issue, mounted only by
-bench/urls.py.
+"""The benchmark's references for the issue list, an issue, the inbox and the files of an
+issue, mounted only by bench/urls.py.
 
 - The data floor: the same 50 rows as the API's first page, with the same joins, read
   through .values(), rendered by the issue's one representation (issues/representation.py)
@@ -8,6 +8,9 @@ bench/urls.py.
   Given the filters of a scenario (by id, already resolved) it reads that scenario's rows,
   and with `count=1` also counts them up to the API's cap, as page numbers do. At
   /bench/floor/issues/<key> it serves one issue as the API's detail does.
+- The data floors of the inbox (/bench/floor/notifications) and of the files of an issue
+  (/bench/floor/attachments), built the same way (also served by bench/notifications.py
+  and bench/attachments.py, which measure those features alone).
 - The naive baseline: what a first DRF implementation typically looks like: a
   ModelViewSet with nested ModelSerializers, no select_related or prefetch_related,
   page numbers with a full COUNT, DRF's JSON renderer.
@@ -21,10 +24,12 @@ from rest_framework import pagination, renderers, serializers, viewsets
 
 from accounts.models import User
 from api.pagination import COUNT_CAP
+from attachments.models import Attachment
 from issues.filters import SEARCH_COUNT_CAP
 from issues.models import Issue, IssueRelation, Label
 from issues.representation import ISSUE_ROW_FIELDS
 from issues.serializers import issue_rows_data
+from notifications.models import Thread
 from projects.models import Project
 
 PAGE_SIZE = 50
@@ -178,3 +183,74 @@ class NaiveIssueViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Issue.objects.filter(project__in=Project.objects.visible_to(self.request.user))
+
+
+# The inbox and the files of an issue: the same pages as GET /api/v1/me/notifications and
+# GET /api/v1/issues/{key}/attachments, for the user named by `?user=`.
+INBOX_FIELDS = (
+    "id",
+    "reason",
+    "event_id",
+    "updated_at",
+    "read_at",
+    "issue__number",
+    "issue__title",
+    "issue__status",
+    "project__key",
+    "actor__id",
+    "actor__username",
+    "actor__display_name",
+    "actor__type",
+)
+
+
+def floor_notifications(request):
+    """The inbox's first page (or `unread=true`'s) of the user `?user=`."""
+    user = User.objects.get(pk=int(request.GET["user"]))
+    visible = Project.objects.visible_to(user).values("pk")
+    threads = Thread.objects.filter(user=user, done_at__isnull=True, project_id__in=visible)
+    if request.GET.get("unread") == "true":
+        threads = threads.filter(read_at__isnull=True)
+    size = int(request.GET.get("page_size", 50))
+    rows = list(threads.order_by("-updated_at", "-id").values(*INBOX_FIELDS)[: size + 1])
+    body = {"next": None, "previous": None, "results": rows[:size]}
+    return HttpResponse(orjson.dumps(body), content_type="application/json")
+
+
+ATTACHMENT_FIELDS = (
+    "id",
+    "comment_id",
+    "filename",
+    "size",
+    "content_type",
+    "sha256",
+    "status",
+    "reason",
+    "created_at",
+    "uploader__id",
+    "uploader__username",
+    "uploader__display_name",
+    "uploader__type",
+)
+
+
+def floor_attachments(request):
+    """The first page of the files of the issue `?issue=`, as `?user=` sees it."""
+    user = User.objects.get(pk=int(request.GET["user"]))
+    key = request.GET["issue"]
+    project_key, number = key.rsplit("-", 1)
+    visible = Project.objects.visible_to(user).values("pk")
+    issue = Issue.objects.values("pk").get(
+        project__key=project_key, number=int(number), project__in=visible
+    )
+    size = int(request.GET.get("page_size", 50))
+    attachments = Attachment.objects.filter(issue_id=issue["pk"])
+    count = attachments.count()
+    rows = list(attachments.order_by("created_at", "id").values(*ATTACHMENT_FIELDS)[:size])
+    base = request.build_absolute_uri("/api/v1/attachments/")
+    for row in rows:
+        row["issue"] = key
+        row["url"] = f"{base}{row['id']}"
+        row["download_url"] = f"{base}{row['id']}/content"
+    body = {"count": count, "count_exact": True, "next": None, "previous": None, "results": rows}
+    return HttpResponse(orjson.dumps(body), content_type="application/json")

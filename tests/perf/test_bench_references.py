@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 
 from accounts.tokens import AccessToken
+from attachments.models import Attachment
 from issues.models import IssueRelation
 from projects.models import Project
-from tests.factories import IssueFactory, LabelFactory, UserFactory
+from tests.factories import IssueFactory, LabelFactory, ThreadFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("bench.urls")]
 
@@ -194,3 +195,51 @@ def test_the_relation_data_floors_serve_the_api_filtered_page(project, client_fo
         floor = client.get("/bench/floor/issues", {**params, "parent": parent.pk}).json()
     assert_served_as_by_the_api(floor["results"], api["results"])
     assert floor["count"] == api["count"] > 1
+
+
+def test_the_inbox_data_floor_serves_the_api_first_page(project, client_for):
+    """The reference of "inbox, first page": the same threads in the same order, done ones
+    and those of projects the reader no longer sees left out, as the API does."""
+    reader = project.created_by
+    threads = [ThreadFactory(user=reader, issue=IssueFactory(project=project)) for _ in range(7)]
+    threads[2].done_at = threads[2].updated_at
+    threads[2].save()
+    ThreadFactory(user=reader)  # its issue's project is hidden from the reader
+    ThreadFactory(issue=IssueFactory(project=project))  # someone else's
+    client = client_for(reader)
+    api = client.get("/api/v1/me/notifications", {"page_size": 50}).json()["results"]
+    floor = client.get("/bench/floor/notifications", {"user": reader.pk})
+    assert floor.status_code == 200
+    rows = floor.json()["results"]
+    assert [row["id"] for row in rows] == [item["id"] for item in api]
+    assert len(rows) == 6
+    for row, item in zip(rows, api, strict=True):
+        assert row["issue__title"] == item["issue"]["title"]
+        assert row["reason"] == item["reason"]
+
+
+def test_the_attachments_data_floor_serves_the_api_first_page(project, client_for):
+    """The reference of "files of an issue": the same files, fields and links, counted."""
+    issue = IssueFactory(project=project)
+    for n in range(3):
+        Attachment.objects.create(
+            issue=issue,
+            uploader=project.created_by,
+            key=Attachment.new_key(),
+            filename=f"shot-{n}.png",
+            size=10 + n,
+            content_type="image/png",
+            sha256="0" * 64,
+            status="available",
+        )
+    client = client_for(project.created_by)
+    api = client.get(f"/api/v1/issues/{issue.key}/attachments", {"page_size": 50}).json()
+    floor = client.get(
+        "/bench/floor/attachments", {"user": project.created_by.pk, "issue": issue.key}
+    )
+    assert floor.status_code == 200
+    body = floor.json()
+    assert body["count"] == api["count"] == 3
+    for row, item in zip(body["results"], api["results"], strict=True):
+        for field in ("id", "filename", "size", "content_type", "url", "download_url", "issue"):
+            assert row[field] == item[field], field
