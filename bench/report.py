@@ -70,8 +70,8 @@ def markdown(report: dict) -> str:
         f"Load: wrk, {report['load']}. The caller sees {d['visible_issues']:,} of the issues "
         f"(seeded in {d['seed_seconds']:.0f} s).",
         "",
-        "SQL/req: statements per request, counted by the server; each includes Django's "
-        "connection health check (one `SELECT 1`, CONN_HEALTH_CHECKS).",
+        "SQL/req: statements per request, counted by the server (a connection idle for a "
+        "second is health-checked first, a `SELECT 1`; under load none is).",
         "",
         f"Throughput and latency with {report['load'].split(',')[0]} (the server saturated), "
         "then the latency of one request at a time (1 connection).",

@@ -100,9 +100,9 @@ def verdicts(
             f"{ratio:.1f}x",
             ratio >= TARGETS["list_vs_naive"],
         )
-    # Every statement counted includes Django's per-request connection health check
-    # (CONN_HEALTH_CHECKS: one SELECT 1); the filtered list also looks up the named user
-    # and labels, to answer 400 for unknown ones.
+    # The connection health check (one SELECT 1) runs only on a connection idle for a
+    # second (config/postgresql/base.py), so a busy server's count is the request's own; the
+    # filtered list also looks up the named user and labels, to answer 400 for unknown ones.
     lists = [
         r
         for r in results
@@ -110,9 +110,9 @@ def verdicts(
         and "filtered" not in r["scenario"]
     ]
     worst = max(lists, key=lambda r: r["sql_per_request"])
-    queries = worst["sql_per_request"] - 1
+    queries = worst["sql_per_request"]
     check(
-        f"SQL queries per list request <= {TARGETS['list_queries']} (health check aside)",
+        f"SQL queries per list request <= {TARGETS['list_queries']}",
         f"at most {queries:.2f} ({worst['scenario']})",
         queries <= TARGETS["list_queries"] + 0.05,
     )

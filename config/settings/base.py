@@ -117,6 +117,10 @@ if DATABASE_POOLER == "pgbouncer":
 DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
     "django.db.backends.", "django_prometheus.db.backends."
 )
+# PostgreSQL's checks a connection's socket before it pings the server (config/postgresql/
+# base.py says why).
+if DATABASES["default"]["ENGINE"] == "django_prometheus.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The issue list's covering indexes carry extra columns (INCLUDE) for PostgreSQL's
 # index-only counts. SQLite builds the same indexes without them, which is all it needs;

@@ -45,9 +45,9 @@ BUDGETS = {
     "search, selective word": 5,
     "search, common word": 5,
     "search, common word, cursor": 4,
-    # The issue with its labels and the caller's role, its relations as the caller sees
-    # them.
-    "issue detail": 3,
+    # The issue with the caller's role (and on PostgreSQL its labels: one more query
+    # elsewhere), its relations as the caller sees them.
+    "issue detail": 2 if connection.vendor == "postgresql" else 3,
     # The inbox's version (the ETag), the page.
     "inbox, first page": 2,
     # The issue with the caller's role, the count, the page.

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from accounts.callers import Caller
 from issues.models import IssueRelation
 from issues.relations.selectors import relation_summaries
-from issues.selectors import issues_visible
+from issues.selectors import issue_get_visible, issues_visible
 from issues.serializers import IssueSerializer
 from tests.factories import IssueFactory, LabelFactory, UserFactory
 
@@ -99,3 +99,25 @@ def test_a_cursor_over_an_annotated_ordering_reads_the_annotation(issues, projec
     assert statuses == ["closed", "open", "open"]
     assert "status_rank" not in first["results"][0]
     assert second["next"] is None
+
+
+def test_the_detail_reads_labels_as_the_prefetch_does(project):
+    """issue_get_visible reads an issue's labels in its own row on PostgreSQL (one round
+    trip): the same labels, in the same order (the database's, by name), as the prefetch
+    every other read uses, and none for an issue without labels."""
+    names = ["ux", "API", "api-v2", "Bug", "büg", "a b"]
+    labels = [LabelFactory(project=project, name=name) for name in names]
+    tagged, bare = IssueFactory(project=project), IssueFactory(project=project)
+    tagged.labels.set(labels)
+    owner = project.created_by
+    for issue in (tagged, bare):
+        read = issue_get_visible(owner, issue.key)
+        prefetched = issues_visible(owner).get(pk=issue.pk).prefetched_labels
+        assert [(label.pk, label.name, label.color) for label in read.prefetched_labels] == [
+            (label.pk, label.name, label.color) for label in prefetched
+        ]
+        assert len(read.prefetched_labels) == (len(names) if issue is tagged else 0)
+        assert (
+            IssueSerializer(read).data["labels"]
+            == IssueSerializer(issues_visible(owner).get(pk=issue.pk)).data["labels"]
+        )
