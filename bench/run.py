@@ -80,9 +80,8 @@ def server_env(tmp: Path) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "METRICS_TOKEN": load.METRICS_TOKEN,
         # The benchmark's single caller makes far more requests than any person would. A
-        # per-second window: DRF's throttles keep every request time of the window in one
-        # cache value, read and written whole on each request, so an hour's window would
-        # grow to the whole run and measure the throttle's history instead of the API.
+        # per-second window: the throttle keeps every request time of the window (a list
+        # in Redis, api/throttling.py), so an hour's window would hold the whole run.
         "THROTTLE_USER": "1000000/s",
         "THROTTLE_LOGIN": "1000000/s",
         # No recycling during the run: worker memory at the end then shows any growth.

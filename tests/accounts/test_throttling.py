@@ -1,10 +1,12 @@
 import pytest
 from django.conf import settings
 from django.test import RequestFactory, override_settings
+from rest_framework.request import Request
 
 from accounts.models import TokenFamily, User
 from accounts.services import token_pair_for_user
 from api.clients import client_ip
+from api.throttling import UserRateThrottle, _redis
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +170,36 @@ def test_the_client_address_trusts_only_the_configured_proxies(
     headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
 
     assert client_ip(RequestFactory().get("/", REMOTE_ADDR=PEER, **headers)) == client
+
+
+@pytest.mark.skipif(_redis() is None, reason="the throttles' Redis path (REDIS_URL)")
+def test_with_redis_the_window_slides_and_refusals_are_not_counted(user):
+    """The sliding log Redis keeps (api/throttling.py) answers as DRF's does: at most
+    `limit` requests in any window, a refused one not recorded, each freed as its time
+    leaves the window."""
+    from django.core.cache import cache
+
+    now = [1000.0]
+
+    class Throttle(UserRateThrottle):
+        rate = "2/min"
+        timer = staticmethod(lambda: now[0])
+
+    request = Request(RequestFactory().get("/api/v1/issues"))
+    request.user, request.auth = user, None
+
+    def ask(at: float) -> bool:
+        now[0] = at
+        throttle = Throttle()
+        return throttle.allow_request(request, None), throttle
+
+    assert ask(1000)[0] and ask(1030)[0]
+    refused, throttle = ask(1050)
+    assert not refused
+    assert throttle.wait() == pytest.approx(10)  # the first leaves the window at 1060
+    key = cache.make_key(Throttle().get_cache_key(request, None) + ":log")
+    assert [float(t) for t in _redis().lrange(key, 0, -1)] == [1030.0, 1000.0]
+    assert ask(1061)[0]  # the first has left; the refusal took no place
+    assert not ask(1089)[0]
+    assert ask(1091)[0]
+    assert [float(t) for t in _redis().lrange(key, 0, -1)] == [1091.0, 1061.0]
