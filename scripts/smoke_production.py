@@ -139,10 +139,19 @@ def check_api_flow(server: Gunicorn) -> None:
         print("SKIP  issue -> transition (no /api/v1/issues in this build)")
         return
     issue = {"project": "SMOKE", "title": "It works in production", "assignee": "smoke"}
-    status, _, body = call(server, "POST", "/api/v1/issues", auth, issue)
+    once = {**auth, "Idempotency-Key": "smoke-create-issue"}  # kept in the cache (Redis)
+    status, _, body = call(server, "POST", "/api/v1/issues", once, issue)
     if not check("create issue", status == 201, f"{status} {body[:200]!r}"):
         return
     key = json.loads(body)["key"]
+    status, headers, body = call(server, "POST", "/api/v1/issues", once, issue)
+    check(
+        "a retry with the same Idempotency-Key is replayed, not created again",
+        status == 201
+        and headers.get("Idempotent-Replayed") == "true"
+        and json.loads(body).get("key") == key,
+        f"{status} {headers.get('Idempotent-Replayed')} {body[:100]!r}",
+    )
     status, _, body = call(
         server, "POST", f"/api/v1/issues/{key}/status", auth, {"status": "in_progress"}
     )
